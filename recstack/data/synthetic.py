@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from recstack.data.formats.criteo import splitmix64_
 from recstack.errors import ConfigError
 
 # Criteo-Kaggle-like cardinalities of C1..C26, the largest capped near 1e6.
@@ -79,17 +80,10 @@ class SyntheticSpec:
         return {**asdict(self), "cardinalities": list(self.cardinalities)}
 
 
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    x = x + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
 def _hex_column(field: int, values: np.ndarray, missing: np.ndarray) -> pa.Array:
     """Arrow strings of 8 hex chars hashing (field, value); null where missing."""
     key = (np.uint64(field + 1) << np.uint64(32)) | values.astype(np.uint64)
-    h = (_splitmix64(key) >> np.uint64(32)).astype(np.uint32)
+    h = (splitmix64_(key) >> np.uint64(32)).astype(np.uint32)
     chars = _HEX[(h[:, None] >> _NIBBLE_SHIFTS) & np.uint32(15)]
     n = len(values)
     buffers = [pa.py_buffer(np.packbits(~missing, bitorder="little")),
