@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -140,20 +141,18 @@ def model_flops_per_sample(model: nn.Module, batch: Batch) -> dict:
         nonlocal interaction
         interaction += INTERACTION_FLOPS[type(module)](inputs, output)
 
+    # a training-mode copy: in eval the MLP folds BatchNorm into F.linear calls, which Linear hooks
+    # never see, and a copy leaves the model's BatchNorm running statistics untouched
+    counting = copy.deepcopy(model).train()
     hooks = []
-    for module in model.modules():
+    for module in counting.modules():
         if isinstance(module, nn.Linear):
             hooks.append(module.register_forward_hook(on_linear))
         elif type(module) in INTERACTION_FLOPS:
             hooks.append(module.register_forward_hook(on_interaction))
+    with torch.no_grad():
+        counting(batch)
     was_training = model.training
-    model.eval()  # BatchNorm must not update its running statistics while we count
-    try:
-        with torch.no_grad():
-            model(batch)
-    finally:
-        for hook in hooks:
-            hook.remove()
     counter_forward, by_op = _counted(model, batch, backward=False)
     counter_total, _ = _counted(model, batch, backward=True)
     model.train(was_training)

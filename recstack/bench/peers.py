@@ -37,9 +37,8 @@ from recstack.bench.throughput import cpu_model, make_config, summary
 from recstack.data.datasets import load_data
 from recstack.data.loader import BatchLoader
 from recstack.metrics.classification import auc_from_scores
-from recstack.models.base import build_model
 from recstack.train.optim import build_optimizers
-from recstack.train.recipes import setup_runtime
+from recstack.train.recipes import make_model, setup_runtime
 from recstack.train.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,7 +122,7 @@ def measure_recstack(cfg, data, train_store, batch_size: int, infer_batch_size: 
     """One training epoch of a fresh recstack model as recstack.bench.throughput times it, then a
     forward pass over the test rows (kept predictions, as the peers' predict) and their exact AUC."""
     setup_runtime(cfg)  # same seed every repeat: the same initial weights and batch order
-    model = build_model(cfg.model, data.schema, cfg.hyper_parameters)
+    model = make_model(cfg, data.schema)
     trainer = Trainer(model, build_optimizers(model, cfg.hyper_parameters.optimizer),
                       cfg.runner.print_interval, progress_bar=False)
     loader = BatchLoader(train_store, data.schema, batch_size, shuffle=True, seed=cfg.runner.seed)

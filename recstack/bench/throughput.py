@@ -31,9 +31,8 @@ from recstack.data.cache import default_cache_root
 from recstack.data.datasets import build_schema, load_data
 from recstack.data.formats import ReadOptions, SkipCounter, criteo
 from recstack.data.loader import BatchLoader
-from recstack.models.base import build_model
 from recstack.train.optim import build_optimizers
-from recstack.train.recipes import setup_runtime
+from recstack.train.recipes import make_model, setup_runtime
 from recstack.train.trainer import Trainer
 
 OPTIONS = ("rows", "models", "batch_size", "infer_batch_size", "repeats", "threads", "cache_dir", "data_dir", "out")
@@ -94,7 +93,7 @@ def main(args: argparse.Namespace) -> dict:
         for name in models if repeat % 2 == 0 else models[::-1]:
             cfg = configs[name]
             setup_runtime(cfg)  # same seed every repeat: the same initial weights and batch order
-            model = build_model(name, data.schema, cfg.hyper_parameters)
+            model = make_model(cfg, data.schema)  # what `recstack train` builds: bf16 MLPs where the CPU has them
             trainer = Trainer(model, build_optimizers(model, cfg.hyper_parameters.optimizer),
                               cfg.runner.print_interval, progress_bar=False)
             loader = BatchLoader(data.train, data.schema, args.batch_size, shuffle=True, seed=cfg.runner.seed)

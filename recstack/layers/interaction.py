@@ -11,6 +11,6 @@ class FMInteraction(nn.Module):
     sum_{i<j} <v_i, v_j> = 0.5 * sum_k ((sum_i v_ik)^2 - sum_i v_ik^2).  [B, F, dim] -> [B]."""
 
     def forward(self, fields: torch.Tensor) -> torch.Tensor:
-        square_of_sum = fields.sum(dim=1).pow(2)
-        sum_of_square = fields.pow(2).sum(dim=1)
-        return 0.5 * (square_of_sum - sum_of_square).sum(dim=1)
+        summed, flat = fields.sum(dim=1), fields.flatten(start_dim=1)
+        # both terms summed over k before subtracting: two [B] vectors instead of a [B, dim] difference
+        return 0.5 * ((summed * summed).sum(dim=1) - (flat * flat).sum(dim=1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -21,7 +22,7 @@ class MLP(nn.Sequential):
             layers.append(nn.Linear(input_dim, width))
             if batch_norm:
                 layers.append(nn.BatchNorm1d(width))
-            layers.append(nn.ReLU())
+            layers.append(nn.ReLU(inplace=True))  # nothing downstream needs the pre-activation
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             input_dim = width
@@ -32,10 +33,27 @@ class MLP(nn.Sequential):
         self.bf16 = False
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        run = super().forward if self.training else self._folded_forward
         if not self.bf16:
-            return super().forward(inputs)
+            return run(inputs)
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            return super().forward(inputs).float()
+            return run(inputs).float()
+
+    def _folded_forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Evaluation: each BatchNorm folded into the Linear before it (same outputs, one pass fewer)."""
+        layers, i = list(self), 0
+        while i < len(layers):
+            layer = layers[i]
+            if isinstance(layer, nn.Linear) and i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm1d):
+                norm = layers[i + 1]
+                scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+                bias = (layer.bias - norm.running_mean) * scale + norm.bias
+                inputs = F.linear(inputs, layer.weight * scale[:, None], bias)
+                i += 2
+                continue
+            inputs = layer(inputs)
+            i += 1
+        return inputs
 
 
 def cpu_has_bf16() -> bool:

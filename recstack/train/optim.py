@@ -50,7 +50,7 @@ def build_optimizers(model: nn.Module, cfg: OptimizerConfig) -> Optimizers:
     if sparse_tables:
         lr = cfg.learning_rate
         if cfg.class_ in ("Adam", "AdamW"):
-            optimizers.append(torch.optim.SparseAdam(sparse_tables, lr=lr))
+            optimizers.append(RowSparseAdam(sparse_tables, lr=lr))
         elif cfg.class_ == "Adagrad":
             optimizers.append(torch.optim.Adagrad(sparse_tables, lr=lr))
         else:

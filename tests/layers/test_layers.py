@@ -236,3 +236,17 @@ def test_mlp_no_hidden_layers():
     assert kinds(MLP(8, [], output_dim=3)) == [nn.Linear]
     identity = MLP(8, [])
     assert len(identity) == 0 and identity.output_dim == 8
+
+
+def test_mlp_eval_folds_batchnorm_without_changing_outputs():
+    torch.manual_seed(0)
+    mlp = MLP(12, [16, 8], output_dim=1, batch_norm=True)
+    for _ in range(5):  # give the running statistics something other than their initial values
+        mlp(torch.randn(64, 12) * 3 + 1)
+    for norm in (m for m in mlp.modules() if isinstance(m, torch.nn.BatchNorm1d)):
+        torch.nn.init.uniform_(norm.weight, 0.5, 2.0)
+        torch.nn.init.uniform_(norm.bias, -1.0, 1.0)
+    mlp.eval()
+    inputs = torch.randn(32, 12)
+    layer_by_layer = torch.nn.Sequential(*mlp)(inputs)
+    torch.testing.assert_close(mlp(inputs), layer_by_layer, rtol=1e-5, atol=1e-5)
