@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from recstack.config import OptimizerConfig
+from recstack.train.sparse_adam import RowSparseAdam
 
 
 class Optimizers:
