@@ -103,17 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-extract", action="store_true")
     p.set_defaults(fn=cmd_data_download)
 
-    p = sub.add_parser("bench", help="throughput benchmark: parse, train and infer samples/s "
-                                     "(also: recstack bench scaling|machine|peers --help)")
-    p.add_argument("--rows", type=int, default=1_000_000)
-    p.add_argument("--models", default="dnn,deepfm")
-    p.add_argument("--batch-size", type=int, default=4096)
-    p.add_argument("--infer-batch-size", type=int, default=8192)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    p.add_argument("--cache-dir", default=None, help="default: $RECSTACK_CACHE/bench or ~/.cache/recstack/bench")
-    p.add_argument("--data-dir", default=None, help="generated TSV (default: <cache-dir>/criteo-<rows>)")
-    p.add_argument("--out", default="bench_out")
+    p = sub.add_parser("bench", help="throughput benchmark (= recstack bench throughput): parse, cache read, train "
+                                     "and infer samples/s against the machine's bounds (also: recstack bench "
+                                     "scaling|machine|peers --help)")
+    from recstack.bench.throughput import add_arguments as bench_arguments
+
+    bench_arguments(p)
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("demo", help="generate data, train DeepFM, evaluate, write predictions")
@@ -124,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-BENCH_SUITES = {"scaling": "recstack.bench.scaling", "machine": "recstack.bench.machine", "peers": "recstack.bench.peers"}
+BENCH_SUITES = {"throughput": "recstack.bench.throughput", "scaling": "recstack.bench.scaling", "machine": "recstack.bench.machine", "peers": "recstack.bench.peers"}
 
 
 def main(argv: list[str] | None = None) -> int:

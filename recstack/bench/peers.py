@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 import recstack
-from recstack.bench.throughput import cpu_model, make_config, summary
+from recstack.bench.common import cpu_model, make_config, summary
 from recstack.data.datasets import load_data
 from recstack.data.loader import BatchLoader
 from recstack.metrics.classification import auc_from_scores

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from recstack.bench.machine import model_flops_per_sample
-from recstack.bench.throughput import cpu_model
+from recstack.bench.common import cpu_model
 from recstack.config import RunConfig, load_config
 from recstack.data import synthetic
 from recstack.data.batch import Batch
