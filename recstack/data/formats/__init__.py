@@ -72,24 +72,30 @@ def open_binary(path: Path):
     return gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")
 
 
-def iter_text_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[bytes, int]]:
-    """Yields (bytes ending at a newline, 1-based number of the chunk's first line)."""
+def iter_text_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[bytearray, int]]:
+    """Yields (bytes ending at a newline, 1-based number of the chunk's first line).
+
+    Each chunk is read straight into its own buffer (only the partial last line is copied over to the
+    next one): this runs on the consuming thread, where a copy of every chunk would hold the GIL.
+    """
     first_line, rest = 1, b""
     with open_binary(path) as fh:
         while True:
-            block = fh.read(chunk_bytes)
-            data = rest + block
-            if not block:
-                if data.strip():
-                    yield (data if data.endswith(b"\n") else data + b"\n"), first_line
+            buffer = bytearray(len(rest) + chunk_bytes)
+            buffer[:len(rest)] = rest
+            end = len(rest) + (fh.readinto(memoryview(buffer)[len(rest):]) or 0)
+            if end == len(rest):
+                if rest.strip():
+                    yield bytearray(rest if rest.endswith(b"\n") else rest + b"\n"), first_line
                 return
-            cut = data.rfind(b"\n") + 1
+            cut = buffer.rfind(b"\n", 0, end) + 1
             if cut == 0:
-                rest = data
+                rest = bytes(buffer[:end])
                 continue
-            chunk, rest = data[:cut], data[cut:]
-            yield chunk, first_line
-            first_line += int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == 10))  # frees the GIL
+            rest = bytes(buffer[cut:end])
+            del buffer[cut:]
+            yield buffer, first_line
+            first_line += int(np.count_nonzero(np.frombuffer(buffer, dtype=np.uint8) == 10))  # frees the GIL
 
 
 def line_starts(chunk: bytes) -> tuple[np.ndarray, np.ndarray]:
