@@ -3,18 +3,18 @@ number of sparse fields, and raw-TSV parse time against the file size.
 
     python -m recstack.bench.scaling --out docs/benchmarks [--max-rows 10000000]
 
-(a) table: DeepFM (dim 10, MLP 400-400-400, Adam with SparseAdam on the tables, bf16 autocast where the CPU
+(a) table: DeepFM (dim 10, MLP 400-400-400, Adam with row-sparse lazy Adam on the tables, bf16 autocast where the CPU
     has it, all as `recstack train` builds them) on 26 hashed Criteo fields + 13 dense, with
     sparse_feature_number = 1e5 .. 1e8 rows. Ids come from the Criteo reader's hash modulo the table size,
     so lookups spread over the whole table. Reports training samples/s and the process's peak RSS (VmHWM,
-    reset before each point; the model, SparseAdam's two moment tables and everything already loaded).
+    reset before each point; the model, the sparse Adam's two moment tables and everything already loaded).
     A size whose table + optimizer state would not fit in MemAvailable is skipped and says so.
 (b) fields: the same model and a 1e6+1-row table with 8 .. 64 sparse fields (the synthetic generator's
     Criteo cardinalities, cycled), plus the model's FLOPs per sample (recstack.bench.machine).
-(c) parse: the Criteo TSV reader (polars, hash ids, log1p dense, no cache) over the first 1e4 .. 1e6 lines
+(c) parse: the Criteo TSV reader (compiled pass: hash ids, log1p dense; no cache) over the first 1e4 .. 1e6 lines
     of one synthetic file, read from the page cache.
 
-A training point builds the model and optimizers once, runs `--warmup` steps (SparseAdam allocates its state
+A training point builds the model and optimizers once, runs `--warmup` steps (the sparse Adam allocates its state
 here), then `--repeats` timed runs of `--steps` steps through Trainer.train_epoch fed by a shuffled
 BatchLoader over in-memory columns; the figure is the median run, with min and max. Writes
 <out>/scaling.json, <out>/scaling.md and <out>/scaling_{table,fields,parse}.png.
@@ -380,7 +380,7 @@ def markdown(result: dict) -> str:
              f"{m['cpu']}, {m['cores']} cores, {m['memory_bytes'] / GB:.1f} GB, torch {m['torch']} with "
              f"{m['torch_threads']} threads, load {m['loadavg_1min_before']:.2f} -> {m['loadavg_1min_after']:.2f}, "
              f"{m['date']}. {s['model']} (dim {s['dim']}, MLP {'-'.join(map(str, s['fc_sizes']))}, Adam + "
-             f"SparseAdam), batch {s['batch_size']}; each training figure is the median of {s['repeats']} runs of "
+             f"row-sparse lazy Adam), batch {s['batch_size']}; each training figure is the median of {s['repeats']} runs of "
              f"{s['steps']} steps after {s['warmup']} warm-up steps (min-max in brackets).", "",
              "### Embedding-table size (26 sparse + 13 dense fields)", "",
              "| table rows | samples/s | peak RSS GB | tables + Adam state GB | build s | warm-up s |",
@@ -462,7 +462,7 @@ def main(argv: list[str] | None = None) -> dict:
         "settings": {"model": args.model, "batch_size": args.batch_size, "steps": args.steps, "warmup": args.warmup,
                      "repeats": args.repeats, "dim": args.dim, "fc_sizes": args.fc_sizes,
                      "field_table_rows": args.field_table_rows, "train_rows_in_memory": len(raw.labels),
-                     "optimizer": "Adam (dense) + SparseAdam (tables), lr 1e-3"},
+                     "optimizer": "Adam (dense) + row-sparse lazy Adam (tables), lr 1e-3"},
         "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
                     "torch_threads": torch.get_num_threads(),
                     "memory_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),

