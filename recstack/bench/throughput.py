@@ -193,20 +193,24 @@ def markdown(result: dict) -> str:
              "| stage | samples/s (median) | min | max | FLOPs/sample | bound | of bound | test AUC |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
 
-    def row(label: str, f: dict, flops: str = "", bound: float | None = None, auc: str = "") -> str:
+    def row(label: str, f: dict, flops: float | None = None, bound: float | None = None, auc: str = "") -> str:
+        if flops is not None and flops < 1e4:  # no matmul to bound (LR): memory-bound, see the note above
+            flops_text, bound = "< 0.01 M", None
+        else:
+            flops_text = f"{flops / 1e6:.2f} M" if flops is not None else ""
         share = f"{f['median'] / bound:.0%}" if bound else ""
-        return (f"| {label} | {f['median']:,.0f} | {f['min']:,.0f} | {f['max']:,.0f} | {flops} | "
+        return (f"| {label} | {f['median']:,.0f} | {f['min']:,.0f} | {f['max']:,.0f} | {flops_text} | "
                 f"{f'{bound:,.0f}' if bound else ''} | {share} | {auc} |")
 
     lines.append(row("parse raw Criteo TSV (lines/s)", result["parse_lines_per_s"]))
     lines.append(row("read cached columns as shuffled batches of 4096", result["cache_read_samples_per_s"]))
     for name, by_batch in result["train_samples_per_s"].items():
-        flops = f"{result['flops_per_sample'][name]['forward_backward'] / 1e6:.2f} M"
+        flops = result["flops_per_sample"][name]["forward_backward"]
         for batch, f in by_batch.items():
             auc = f"{result['test_auc'][name]:.4f}" if batch == str(s["auc_batch"]) else ""
             lines.append(row(f"train {name}, batch {batch}", f, flops, _bound(result, name, "forward_backward"), auc))
     for name, f in result["infer_samples_per_s"].items():
-        flops = f"{result['flops_per_sample'][name]['forward'] / 1e6:.2f} M"
+        flops = result["flops_per_sample"][name]["forward"]
         lines.append(row(f"infer {name}, batch {s['infer_batch_size']}", f, flops, _bound(result, name, "forward")))
     lines.append("")
     if result["peers"]:

@@ -5,8 +5,8 @@ bias correction from the global step), so results match it to float rounding (te
 differs is the bookkeeping: SparseAdam coalesces the gradient and builds three sparse tensors per
 step, which profiling showed as ~40% of a DeepFM training step. Here one torch.unique gives the
 rows and each id's position among them, the gradient rows are summed with one index_add, and the
-update is a handful of dense [unique, dim] ops (4 ms instead of 13 ms per step for a 1M-row table
-and 106k looked-up ids).
+update is a handful of dense [unique, dim] ops: about half SparseAdam's time per step for a 1M-row
+table and 106k looked-up ids (scripts/probes/sparse_adam_step.py).
 """
 
 from __future__ import annotations
