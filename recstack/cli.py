@@ -1,4 +1,4 @@
-"""One entry point: recstack train | infer | models | data | bench | demo."""
+"""One entry point: recstack train | infer | models | data | bench | demo | export | predict | serve."""
 
 from __future__ import annotations
 
@@ -17,15 +17,23 @@ def _config(args) -> "RunConfig":  # noqa: F821
 
 
 def cmd_train(args) -> None:
-    from recstack.train.recipes import train
+    from recstack.train import recall, recipes, text
 
-    train(_config(args))
+    cfg = _config(args)
+    if text.is_text_model(cfg.model):
+        text.train(cfg)
+        return
+    (recall.train if recall.is_recall_model(cfg.model) else recipes.train)(cfg)
 
 
 def cmd_infer(args) -> None:
-    from recstack.train.recipes import infer
+    from recstack.train import recall, recipes, text
 
-    infer(_config(args))
+    cfg = _config(args)
+    if text.is_text_model(cfg.model):
+        text.infer(cfg)
+        return
+    (recall.infer if recall.is_recall_model(cfg.model) else recipes.infer)(cfg)
 
 
 def cmd_models(args) -> None:
@@ -68,6 +76,28 @@ def cmd_demo(args) -> None:
     quickstart(Path(args.out), args.train_rows, args.test_rows)
 
 
+def cmd_export(args) -> None:
+    from recstack.export.commands import export_checkpoint
+
+    export_checkpoint(_config(args), Path(args.out), args.epoch)
+
+
+def cmd_predict(args) -> None:
+    from recstack.export.commands import predict_files
+
+    result = predict_files(Path(args.model), [Path(f) for f in args.data], Path(args.out) if args.out else None,
+                           args.threads, args.batch_size)
+    print(f"{result['rows']} samples scored in {result['seconds']:.2f}s ({result['samples_per_second']:,.0f}/s)"
+          + "".join(f", {k} {v:.6f}" for k, v in result.items() if k.endswith("/auc"))
+          + (f"; scores: {result['out']}" if "out" in result else ""))
+
+
+def cmd_serve(args) -> None:
+    from recstack.serve.app import serve
+
+    serve(Path(args.model), args.host, args.port, args.threads)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recstack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,21 +135,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="throughput benchmark (= recstack bench throughput): parse, cache read, train "
                                      "and infer samples/s against the machine's bounds (also: recstack bench "
-                                     "scaling|machine|peers --help)")
+                                     "scaling|machine|peers|rank|predict|serve|recall|index --help)")
     from recstack.bench.throughput import add_arguments as bench_arguments
 
     bench_arguments(p)
     p.set_defaults(fn=cmd_bench)
 
-    p = sub.add_parser("demo", help="generate data, train DeepFM, evaluate, write predictions")
+    p = sub.add_parser("demo", help="generate data, train DeepFM, evaluate, write predictions (`recstack demo "
+                                    "movielens --help`: the online recall -> rank system on MovieLens, with its page)")
     p.add_argument("--out", default="output/demo")
     p.add_argument("--train-rows", type=int, default=400_000)
     p.add_argument("--test-rows", type=int, default=100_000)
     p.set_defaults(fn=cmd_demo)
+
+    p = sub.add_parser("export", help="checkpoint -> ONNX (TorchScript fallback) + manifest.json for inference")
+    p.add_argument("-m", "--config", required=True, help="the config the model was trained with")
+    p.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--epoch", type=int, default=None, help="default: best.json's epoch, else the newest saved")
+    p.add_argument("--out", required=True, help="artifact folder (replaced atomically)")
+    p.set_defaults(fn=cmd_export)
+    p = sub.add_parser("predict", help="score raw data files with an exported model on onnxruntime")
+    p.add_argument("--model", required=True, help="artifact folder written by recstack export")
+    p.add_argument("--data", required=True, nargs="+", help="files or folders in the artifact's data format")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=8192)
+    p.add_argument("--out", default=None, help="CSV of scores: file, line, one column per task")
+    p.set_defaults(fn=cmd_predict)
+    p = sub.add_parser("serve", help="HTTP scoring service for an exported model (FastAPI + uvicorn)")
+    p.add_argument("--model", required=True, help="artifact folder written by recstack export")
+    p.add_argument("--host", default="127.0.0.1", help="default: loopback only")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    p.set_defaults(fn=cmd_serve)
     return parser
 
 
-BENCH_SUITES = {"throughput": "recstack.bench.throughput", "scaling": "recstack.bench.scaling", "machine": "recstack.bench.machine", "peers": "recstack.bench.peers"}
+BENCH_SUITES = {"throughput": "recstack.bench.throughput", "scaling": "recstack.bench.scaling", "machine": "recstack.bench.machine", "peers": "recstack.bench.peers",
+                "rank": "recstack.bench.rank",
+                "predict": "recstack.bench.predict", "serve": "recstack.bench.serve",
+                "recall": "recstack.bench.recall", "index": "recstack.bench.index",
+                "demo-serve": "recstack.demos.movielens.bench"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         import importlib
 
         importlib.import_module(BENCH_SUITES[argv[1]]).main(argv[2:])
+        return 0
+    if argv[:2] == ["demo", "movielens"]:  # the online-system demo owns its options
+        from recstack.demos.movielens.command import main as movielens_demo
+
+        try:
+            movielens_demo(argv[2:])
+        except RecstackError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         return 0
     args = build_parser().parse_args(argv)
     try:

@@ -31,6 +31,9 @@ class OptimizerConfig(Section):
     learning_rate: float = 0.001
     weight_decay: float = 0.0  # L2 / decoupled decay on dense (non-embedding) parameters
     embedding_l2: float = 0.0  # L2 on the embedding rows looked up in a batch
+    # FuxiCTR's embedding_regularizer: l2 / 2 * ||table||^2 over every embedding table, every step
+    # (rows not in the batch decay too); needs dense gradients, so sparse: false
+    embedding_table_l2: float = 0.0
     sparse: bool = True  # sparse gradients for embedding tables: touch only looked-up rows (2x faster here)
     strategy: str | None = None  # PaddleRec parameter-server setting; accepted, no effect here
 
@@ -78,7 +81,11 @@ class RunnerConfig(Section):
     seed: int = 2021
     thread_num: int | None = None
     # recstack data keys
-    data_format: Literal["slot", "criteo", "synthetic", "libfm", "movielens_ctr"] = "slot"
+    data_format: Literal["slot", "criteo", "synthetic", "libfm", "movielens_ctr",
+                         "user_items", "movielens_sequence", "diginetica_sessions",
+                         "tagspace_csv", "senta", "dssm_dense", "simnet_slots", "letor", "class_pairs",
+                         "synthetic_text_pairs"
+                         ] = "slot"  # user_items..diginetica_sessions: recall data; tagspace_csv..: text models
     sparse_slots: str | None = None  # PaddleRec 1.x: "click 1 2 ... 26" (label first)
     dense_slots: str | None = None  # PaddleRec 1.x: "dense_feature:13"
     multi_value_slots: dict[str, int] = {}  # slot -> max length; other slots hold one id
@@ -99,6 +106,14 @@ class RunnerConfig(Section):
     progress_bar: bool = True
     bf16: bool | Literal["auto"] = "auto"  # bfloat16 autocast in MLPs; auto: on where the CPU has BF16 units
     early_stop_patience: int = 0  # >0: stop after this many epochs without a better validation AUC
+    # recall models (recstack/train/recall.py): top-K cut-offs, full ranking or 1 target + N sampled negatives
+    topk: list[int] = [10, 20]
+    eval_protocol: Literal["full", "sampled"] = "full"
+    eval_negatives: int = 100  # sampled protocol: negatives per user
+    eval_interval: int = 1  # recall: evaluate (and checkpoint) every this many epochs, and after the last
+    lr_decay_on_plateau: float = 1.0  # <1: multiply the learning rate by this after an epoch without a better one
+    restore_best_weights: bool = False  # after training, load the weights of the best validation epoch
+    valid_fraction: float = 0.0  # >0 and no valid_data_dir: validate on this random fraction of the train rows
 
 
 PATH_KEYS = {

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from recstack.config import RunConfig
 from recstack.data import cache
 from recstack.data.formats import ReadOptions, SkipCounter, criteo, libfm, movielens, paddle_reader, slot
@@ -136,8 +138,32 @@ def _movielens_ctr(cfg: RunConfig, train: bool, test: bool) -> DataBundle:
                       cache.ColumnStore(test_columns) if test else None)
 
 
+def _hold_out_valid(cfg: RunConfig, data: DataBundle) -> DataBundle:
+    """runner.valid_fraction: a fixed random part of the train rows becomes the validation data (never test rows)."""
+    fraction = cfg.runner.valid_fraction
+    if fraction == 0 or data.train is None:
+        return data
+    # seed 0, not runner.seed: every training seed sees the same validation rows
+    is_valid = np.random.default_rng(0).random(data.train.num_rows) < fraction
+
+    def pick(mask: np.ndarray) -> cache.ColumnStore:
+        return cache.ColumnStore({k: np.asarray(v)[mask] for k, v in data.train.columns.items()}, dict(data.train.meta))
+
+    return DataBundle(data.schema, pick(~is_valid), data.test, pick(is_valid), data.info)
+
+
 def load_data(cfg: RunConfig, train: bool = True, test: bool = True, valid: bool = False) -> DataBundle:
     """Reads (or reuses the cache of) the train and/or test data a config names."""
+    fraction = cfg.runner.valid_fraction
+    if not 0 <= fraction < 1:
+        raise ConfigError(f"runner.valid_fraction: expected a fraction in [0, 1), got {fraction}")
+    if fraction > 0 and cfg.runner.valid_data_dir is not None:
+        raise ConfigError("runner.valid_fraction and runner.valid_data_dir are both set: keep one")
+    data = _load_data(cfg, train, test, valid)
+    return _hold_out_valid(cfg, data) if valid else data
+
+
+def _load_data(cfg: RunConfig, train: bool, test: bool, valid: bool) -> DataBundle:
     runner = cfg.runner
     if not 0 <= runner.test_fraction < 1:
         raise ConfigError(f"runner.test_fraction: expected a fraction in [0, 1), got {runner.test_fraction}")

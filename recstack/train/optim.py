@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from recstack.config import OptimizerConfig
+from recstack.errors import ConfigError
 from recstack.train.sparse_adam import RowSparseAdam
 
 
@@ -23,6 +24,14 @@ class Optimizers:
     def step(self) -> None:
         for opt in self.optimizers:
             opt.step()
+
+    def scale_learning_rate(self, factor: float, min_lr: float = 1e-6) -> float:
+        """Multiplies every group's learning rate by `factor` (not below min_lr); returns the new rate."""
+        lr = min_lr
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                group["lr"] = lr = max(group["lr"] * factor, min_lr)
+        return lr
 
     def state_dict(self) -> dict:
         return {str(i): opt.state_dict() for i, opt in enumerate(self.optimizers)}
@@ -43,7 +52,22 @@ def _dense_optimizer(name: str, params: list[nn.Parameter], cfg: OptimizerConfig
     return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
 
 
+def embedding_tables(model: nn.Module) -> list[nn.Parameter]:
+    return [m.weight for m in model.modules() if isinstance(m, nn.Embedding)]
+
+
+def embedding_table_penalty(model: nn.Module, l2: float) -> torch.Tensor | None:
+    """FuxiCTR's embedding_regularizer: l2 / 2 * sum of squares of every embedding table, whole tables
+    (rows a batch did not look up shrink too, which is what keeps rare ids near zero)."""
+    if l2 <= 0:
+        return None
+    return l2 / 2 * sum(table.pow(2).sum() for table in embedding_tables(model))
+
+
 def build_optimizers(model: nn.Module, cfg: OptimizerConfig) -> Optimizers:
+    if cfg.embedding_table_l2 > 0 and any(isinstance(m, nn.Embedding) and m.sparse for m in model.modules()):
+        raise ConfigError("hyper_parameters.optimizer.embedding_table_l2 needs dense embedding gradients: "
+                          "set hyper_parameters.optimizer.sparse: false")
     sparse_tables = [m.weight for m in model.modules() if isinstance(m, nn.Embedding) and m.sparse]
     sparse_ids = {id(p) for p in sparse_tables}
     dense = [p for p in model.parameters() if id(p) not in sparse_ids and p.requires_grad]

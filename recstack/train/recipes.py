@@ -56,7 +56,8 @@ def train(cfg: RunConfig) -> list[EpochReport]:
     setup_runtime(cfg)
     runner = cfg.runner
     data = load_data(cfg, train=True, valid=True,
-                     test=runner.test_data_dir is not None or runner.test_fraction > 0 or runner.data_format == "synthetic")
+                     test=runner.test_data_dir is not None or runner.test_fraction > 0
+                     or runner.data_format in ("synthetic", "movielens_ctr"))  # these two carry their own test rows
     log(f"train rows: {data.train.num_rows}" + (f", valid rows: {data.valid.num_rows}" if data.valid else "")
         + (f", test rows: {data.test.num_rows}" if data.test else ""))
     if "oracle" in data.info:
@@ -66,7 +67,8 @@ def train(cfg: RunConfig) -> list[EpochReport]:
         load_weights(model, runner.model_init_path)
         log(f"warm start from {runner.model_init_path}")
     optimizers = build_optimizers(model, cfg.hyper_parameters.optimizer)
-    trainer = Trainer(model, optimizers, runner.print_interval, runner.use_auc, runner.progress_bar)
+    trainer = Trainer(model, optimizers, runner.print_interval, runner.use_auc, runner.progress_bar,
+                      cfg.hyper_parameters.optimizer.embedding_table_l2)
 
     def save(report: EpochReport) -> None:
         extra = {"epoch": report.epoch, "train_loss": report.loss, "train_auc": report.train_auc,
@@ -79,7 +81,9 @@ def train(cfg: RunConfig) -> list[EpochReport]:
     reports = trainer.fit(_loader(cfg, data, "train", shuffle=True), runner.epochs,
                           test_loader=_loader(cfg, data, "test", shuffle=False),
                           valid_loader=_loader(cfg, data, "valid", shuffle=False),
-                          early_stop_patience=runner.early_stop_patience, on_epoch_end=save)
+                          early_stop_patience=runner.early_stop_patience, on_epoch_end=save,
+                          lr_decay_on_plateau=runner.lr_decay_on_plateau,
+                          restore_best_weights=runner.restore_best_weights)
     if data.valid is not None:
         best = best_epoch(reports)
         write_atomic(runner.model_save_path / "best.json",

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from recstack.data.batch import Batch
 from recstack.metrics import AUC, Metric, ranking_metrics
 from recstack.models.base import Model
-from recstack.train.optim import Optimizers
+from recstack.train.optim import Optimizers, embedding_table_penalty
 
 
 @dataclass
@@ -39,8 +39,9 @@ def log(message: str) -> None:
 
 class Trainer:
     def __init__(self, model: Model, optimizers: Optimizers, print_interval: int = 100, use_auc: bool = True,
-                 progress_bar: bool = True):
+                 progress_bar: bool = True, embedding_table_l2: float = 0.0):
         self.model, self.optimizers = model, optimizers
+        self.embedding_table_l2 = embedding_table_l2
         self.print_interval, self.use_auc = max(print_interval, 1), use_auc
         self.progress_bar = progress_bar and sys.stderr.isatty()
 
@@ -54,8 +55,9 @@ class Trainer:
         for step, batch in enumerate(batches, start=1):
             outputs = self.model(batch)
             loss = self.model.loss(outputs, batch)
+            table_penalty = embedding_table_penalty(self.model, self.embedding_table_l2)
             self.optimizers.zero_grad()
-            loss.backward()
+            (loss if table_penalty is None else loss + table_penalty).backward()
             self.optimizers.step()
             total_loss += loss.item() * len(batch)
             samples += len(batch)
@@ -93,12 +95,15 @@ class Trainer:
                 {k: np.concatenate(v) for k, v in kept.items()})
 
     def fit(self, train_loader, epochs: int, start_epoch: int = 0, test_loader=None, valid_loader=None,
-            early_stop_patience: int = 0, on_epoch_end: Callable[[EpochReport], None] | None = None
-            ) -> list[EpochReport]:
+            early_stop_patience: int = 0, on_epoch_end: Callable[[EpochReport], None] | None = None,
+            lr_decay_on_plateau: float = 1.0, restore_best_weights: bool = False) -> list[EpochReport]:
         """Trains epoch by epoch; with a valid_loader and early_stop_patience > 0, stops once the
-        validation AUC (logloss when AUC is off) has not improved for that many epochs."""
+        validation AUC (logloss when AUC is off) has not improved for that many epochs.
+        FuxiCTR's recipe on top: lr_decay_on_plateau < 1 multiplies the learning rate by it after every
+        epoch without a better validation score; restore_best_weights loads the best epoch's weights
+        back into the model before returning (so a test run afterwards scores the chosen model)."""
         reports: list[EpochReport] = []
-        best, since_best = None, 0
+        best, since_best, best_state = None, 0, None
         for epoch in range(start_epoch, epochs):
             train_loader.set_epoch(epoch)
             report = self.train_epoch(train_loader, epoch)
@@ -113,12 +118,25 @@ class Trainer:
                 on_epoch_end(report)
             reports.append(report)
             if report.valid_metrics:
-                score = report.valid_metrics.get("auc", -report.valid_metrics.get("logloss", 0.0))
+                score = validation_score(report.valid_metrics)
                 best, since_best = (score, 0) if best is None or score > best else (best, since_best + 1)
+                if since_best == 0 and restore_best_weights:
+                    best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
                 if 0 < early_stop_patience <= since_best:
                     log(f"early stop after epoch {epoch}: no better validation score for {since_best} epochs")
                     break
+                if since_best > 0 and lr_decay_on_plateau < 1:
+                    log(f"validation score did not improve: learning rate now "
+                        f"{self.optimizers.scale_learning_rate(lr_decay_on_plateau):.2e}")
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+            log(f"restored the weights of epoch {best_epoch(reports).epoch} (best validation score)")
         return reports
+
+
+def validation_score(metrics: dict[str, float]) -> float:
+    """Higher is better: the AUC, or minus the logloss when AUC is off."""
+    return metrics.get("auc", -metrics.get("logloss", 0.0))
 
 
 def best_epoch(reports: list[EpochReport]) -> EpochReport:
@@ -126,7 +144,7 @@ def best_epoch(reports: list[EpochReport]) -> EpochReport:
     scored = [r for r in reports if r.valid_metrics]
     if not scored:
         return reports[-1]
-    return max(scored, key=lambda r: r.valid_metrics.get("auc", -r.valid_metrics.get("logloss", 0.0)))
+    return max(scored, key=lambda r: validation_score(r.valid_metrics))
 
 
 def checkpoint_dir(model_save_path: Path, epoch: int) -> Path:

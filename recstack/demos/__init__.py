@@ -1,0 +1,1 @@
+"""End-to-end demos that assemble recstack's parts into running systems (`recstack demo movielens`)."""

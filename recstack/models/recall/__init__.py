@@ -1,0 +1,1 @@
+"""Recall (candidate generation) models: one file each, over the contract in `recall/base.py`."""
