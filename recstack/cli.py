@@ -82,6 +82,32 @@ def cmd_export(args) -> None:
     export_checkpoint(_config(args), Path(args.out), args.epoch)
 
 
+def cmd_export_embeddings(args) -> None:
+    from recstack.export.embeddings import export_embeddings
+
+    result = export_embeddings(_config(args), Path(args.out), args.epoch, args.index, args.k)
+    recall = result[f"recall@{result['k']}"]
+    print(f"{result['items']:,} items and {result['users']:,} users ({result['dim']}-d, epoch {result['epoch']}) -> "
+          f"{args.out}; {args.index} index built in {result['build_s']:.2f}s, recall@{result['k']} vs exact "
+          f"{recall:.4f}, {result['batched_qps']:,.0f} queries/s batched, "
+          f"{result['single_qps']:,.0f} one at a time")
+
+
+def cmd_retrieve(args) -> None:
+    from recstack.export.embeddings import retrieve
+    from recstack.train.checkpoint import write_atomic
+
+    users = None if args.all else [int(u) for u in args.users.split(",") if u.strip()]
+    rows = retrieve(Path(args.embeddings), users, args.k)
+    lines = [f"{user},{' '.join(map(str, items))},{' '.join(f'{s:.5f}' for s in scores)}" for user, items, scores in rows]
+    text = "user,items,scores\n" + "\n".join(lines) + "\n"
+    if args.out:
+        write_atomic(Path(args.out), text)
+        print(f"top-{args.k} items for {len(rows):,} users -> {args.out}")
+    else:
+        print(text, end="")
+
+
 def cmd_predict(args) -> None:
     from recstack.export.commands import predict_files
 
@@ -154,6 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epoch", type=int, default=None, help="default: best.json's epoch, else the newest saved")
     p.add_argument("--out", required=True, help="artifact folder (replaced atomically)")
     p.set_defaults(fn=cmd_export)
+    p = sub.add_parser("export-embeddings", help="recall checkpoint -> item and user vectors with ids + an ANN index")
+    p.add_argument("-m", "--config", required=True, help="the recall config the model was trained with")
+    p.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--epoch", type=int, default=None, help="default: best.json's epoch, else the last")
+    p.add_argument("--index", choices=["hnsw", "ivf", "flat"], default="hnsw")
+    p.add_argument("--k", type=int, default=100, help="top-K for the index's recall against exact search")
+    p.add_argument("--out", required=True)
+    p.set_defaults(fn=cmd_export_embeddings)
+    p = sub.add_parser("retrieve", help="top-K item ids for users from exported embeddings")
+    p.add_argument("--embeddings", required=True, help="folder written by recstack export-embeddings")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--users", help="comma-separated raw user ids")
+    who.add_argument("--all", action="store_true", help="every exported user")
+    p.add_argument("--k", type=int, default=100)
+    p.add_argument("--out", default=None, help="CSV file (default: print)")
+    p.set_defaults(fn=cmd_retrieve)
     p = sub.add_parser("predict", help="score raw data files with an exported model on onnxruntime")
     p.add_argument("--model", required=True, help="artifact folder written by recstack export")
     p.add_argument("--data", required=True, nargs="+", help="files or folders in the artifact's data format")
