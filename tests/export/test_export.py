@@ -48,12 +48,9 @@ def test_every_model_family_is_covered():
     assert len(RANK_MODELS) >= 30 and {"deepfm", "dcn_v2", "sign", "xdeepfm"} <= set(RANK_MODELS)
 
 
-# SIGN's index_add with repeated indices needs the dynamo exporter: torch.export + onnxscript take 6-10 s here
-DYNAMO_EXPORTED = {"sign"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in DYNAMO_EXPORTED else n
-                                  for n in RANK_MODELS])
+# Every rank model, in the default suite (SIGN's index_add with repeated indices needs the dynamo exporter:
+# torch.export + onnxscript take 6-10 s here, worth it to keep "every model exports" checked on each run)
+@pytest.mark.parametrize("name", RANK_MODELS)
 def test_exported_graph_agrees_with_pytorch_to_1e_5(name, tmp_path):
     model = tiny_model(name)
     info = export_graph(model, tmp_path)
