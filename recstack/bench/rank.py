@@ -72,7 +72,8 @@ NOTES = {
               "re-drawn by the NFM recipe), so expect AUCs within noise of BARS, not identical. Recipe differences "
               "left: embeddings start at std 1e-2 (FuxiCTR 1e-4), no gradient-norm clipping (FuxiCTR 10), and lr, fm "
               "and ffm use learning rate 0.01 with a small table L2 (see their configs) because L2 0.05 froze them "
-              "at test AUC 0.71. Every other model shares deepfm's settings, not a per-model BARS search.",
+              "at test AUC 0.71. finalmlp and finalnet use their BARS configs (cited in their yaml files); every other "
+              "model shares deepfm's settings, not a per-model BARS search.",
     "ml100k": "Validation is a fixed random 10% of the train rows (seed 0), so the test rows, which are later in "
               "time, never steer training. The peers' DeepFM figures are the ones quoted in the issue, not re-run here.",
 }
