@@ -5,27 +5,32 @@ item tower: item id vector -> MLP(fc_sizes) -> d
 Both outputs are L2-normalised, so score = cos(u, i) / temperature. Default loss: in-batch softmax with the
 log-q popularity correction. `loss: cosine_rating` is PaddleRec's movie-recommendation recall instead:
 5 * cos(u, i) regressed on the rating (needs rated data, e.g. runner.data_format movielens_sequence).
+A training pair's history is the user's latest items without the target, as evaluation sees it (`train_history`,
+see recstack/models/recall/youtube_dnn.py).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Iterator, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from recstack.data.batch import Batch
-from recstack.data.interactions import InteractionSchema
+from recstack.data.interactions import InteractionData, InteractionSchema
 from recstack.layers import MLP, pool_bag
 from recstack.models.base import register
 from recstack.models.recall.base import RecallModel, RecallParams
 from recstack.models.recall.blocks import IdEmbedding
+from recstack.models.recall.youtube_dnn import pair_batches_with_latest_history
 
 
 class TwoTowerParams(RecallParams):
     loss: Literal["in_batch_softmax", "sampled_softmax", "bpr", "bce", "cosine_rating"] = "in_batch_softmax"
     fc_sizes: list[int] = [128]
     temperature: float = 0.1
+    train_history: Literal["latest", "preceding"] = "latest"
 
 
 @register("two_tower", TwoTowerParams)
@@ -40,6 +45,9 @@ class TwoTower(RecallModel):
         user_input = dim * (2 if params.history_length else 1)
         self.user_tower = MLP(user_input, params.fc_sizes, output_dim=dim, dropout=params.dropout)
         self.item_tower = MLP(dim, params.fc_sizes, output_dim=dim, dropout=params.dropout)
+
+    def training_batches(self, data: InteractionData, batch_size: int, rng: np.random.Generator) -> Iterator[Batch]:
+        return pair_batches_with_latest_history(self, data, batch_size, rng)
 
     def user_embedding(self, batch: Batch) -> torch.Tensor:
         features = self.users(batch.sparse[:, 0])

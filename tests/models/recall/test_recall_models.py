@@ -15,9 +15,9 @@ import torch
 
 from recstack.cli import main
 from recstack.config import load_config
-from recstack.data.interactions import load_interactions, pair_batches, sequence_batches
+from recstack.data.interactions import load_interactions, pair_batches, sequence_batches, user_batch
 from recstack.models.base import build_model, model_params_class
-from recstack.train.recall import evaluate, train
+from recstack.train.recall import evaluate, train, training_batches
 
 GROUPS, GROUP_SIZE, USERS = 8, 20, 400
 RANDOM_HR10 = 10 / (GROUPS * GROUP_SIZE - 10)
@@ -89,6 +89,23 @@ def test_contract_shapes_and_gradients(name, planted):
     assert users.shape == (16, params.sparse_feature_dim) and items.shape == (data.num_items + 1, users.shape[1])
     assert model.score(users, items).shape == (16, data.num_items + 1)
     assert model.score(users, items[torch.randint(0, data.num_items, (16, 5))]).shape == (16, 5)
+
+
+@pytest.mark.parametrize("name", ["two_tower", "youtube_dnn"])
+def test_pairs_train_on_the_history_evaluation_reads(name, planted):
+    """A pair's history is the user's latest items without the target, as evaluation gives them, not the items
+    listed before it: list order need not be time (the LCFN ML-1M split lists neighbouring ids together), and
+    learning it put both models below item popularity there."""
+    cfg = config(name, planted, "unused", 1)
+    data = load_interactions("user_items", planted)
+    model = build_model(name, data.schema, cfg.hyper_parameters)
+    length = model.params.history_length
+    for batch in training_batches(model, data, 128, np.random.default_rng(0)):
+        users, targets = batch.sparse[:, 0].numpy(), batch.sparse[:, 1].tolist()
+        latest = user_batch(users, data.train, length + 1).sequences["history"].tolist()
+        for row, seen, target in zip(batch.sequences["history"].tolist(), latest, targets):
+            expected = [item for item in seen if item and item != target][-length:]
+            assert row == [0] * (length - len(expected)) + expected
 
 
 def test_cli_train_infer_writes_metrics_and_recommendations_without_history(planted, tmp_path):
