@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Callable
 
 import pytest
+
 import torch
 
 from recstack.config import load_config
@@ -62,3 +64,17 @@ def train_synthetic(tmp_path: Path) -> Callable[..., tuple[float, float]]:
         return reports[-1].test_metrics["auc"], oracle
 
     return run
+
+
+def assert_loss_reaches_every_parameter(model, name: str) -> None:
+    """Random (not zero) weights, one loss on a tiny batch: every parameter must get a nonzero gradient."""
+    with torch.no_grad():  # zero-initialised weights would hide missing paths behind zero products
+        for p in model.parameters():
+            p.normal_(std=0.1)
+    batch = tiny_batch(model.schema)
+    loss = model.loss(model(batch), batch)
+    assert math.isfinite(loss.item())
+    loss.backward()
+    for pname, p in model.named_parameters():
+        grad = p.grad.to_dense() if p.grad is not None and p.grad.is_sparse else p.grad
+        assert grad is not None and grad.abs().sum() > 0, f"{name}: no gradient reaches {pname}"

@@ -3,7 +3,6 @@ ipnn, opnn, fnn; and their layers against closed forms."""
 
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch
@@ -13,7 +12,7 @@ from recstack.layers.cross import (CIN, CrossNetwork, EulerInteraction, GatedCro
                                    MatrixCrossLayer, VectorCrossLayer)
 from recstack.layers.product import DotInteraction, OuterProduct
 from recstack.layers.residual import ResidualUnit
-from conftest import tiny_batch, tiny_model, tiny_schema
+from conftest import assert_loss_reaches_every_parameter, tiny_batch, tiny_model, tiny_schema
 
 MODELS = ["dcn", "dcn_v2", "gdcn", "xdeepfm", "dlrm", "eulernet", "deep_crossing", "ipnn", "opnn", "fnn"]
 # Every model at its defaults, plus the non-default structures and options.
@@ -39,16 +38,7 @@ def test_builds_and_returns_finite_click_logits(name, hyper, bag):
 @pytest.mark.parametrize("name, hyper", VARIANTS, ids=IDS)
 def test_loss_reaches_every_parameter(name, hyper):
     model = tiny_model(name, tiny_schema(bag=True), **hyper)
-    with torch.no_grad():  # zero-initialised weights would hide missing paths behind zero products
-        for p in model.parameters():
-            p.normal_(std=0.1)
-    batch = tiny_batch(model.schema)
-    loss = model.loss(model(batch), batch)
-    assert math.isfinite(loss.item())
-    loss.backward()
-    for pname, p in model.named_parameters():
-        grad = p.grad.to_dense() if p.grad is not None and p.grad.is_sparse else p.grad
-        assert grad is not None and grad.abs().sum() > 0, f"{name}: no gradient reaches {pname}"
+    assert_loss_reaches_every_parameter(model, name)
 
 
 def test_dcn_v2_mixture_needs_a_low_rank():
