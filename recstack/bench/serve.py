@@ -164,11 +164,16 @@ def run(artifact: Path, candidates: int, requests: int, levels: list[int], threa
             "machine": machine_info(load_before)}
 
 
+def machine_sentence(m: dict) -> str:
+    """The machine line of a loopback latency report (machine_info's fields)."""
+    return (f"Machine: {m['cpu']}, {m['cores']} cores shared by server and client (nice {m['nice']}), load "
+            f"{m['loadavg_before']:.2f} -> {m['loadavg_after']:.2f} (other jobs included), {m['date']}.")
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = ["# Serving latency: `recstack serve` on loopback", "", f"Command: `{result['command']}`", "",
-             f"Machine: {m['cpu']}, {m['cores']} cores shared by server and client (nice {m['nice']}), load "
-             f"{m['loadavg_before']:.2f} -> {m['loadavg_after']:.2f} (other jobs included), {m['date']}. Model: {result['model']} ({result['runtime']}, "
+             f"{machine_sentence(m)} Model: {result['model']} ({result['runtime']}, "
              f"{result['server_threads']} thread), one uvicorn process; each request scores {result['candidates']} raw "
              f"candidate rows ({result['body_bytes']:,} bytes of JSON). Target (issue 5): p99 <= "
              f"{TARGET_P99_MS:g} ms at >= {TARGET_RPS:g} requests/s. The server's own work per request (JSON parse, "

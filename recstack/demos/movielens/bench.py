@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 from recstack.bench.predict import machine_info, write_report
-from recstack.bench.serve import free_port, load, start_server
+from recstack.bench.serve import free_port, load, machine_sentence, start_server
 
 TARGETS_P99_MS = {"rank": 5.0, "recommend": 20.0}
 TARGET_RPS = 200.0
@@ -81,9 +81,7 @@ def run(out_dir: Path, store: str | None, requests: int, levels: list[int], thre
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = ["# MovieLens demo serving latency (loopback)", "", f"Command: `{result['command']}`", "",
-             f"Machine: {m['cpu']}, {m['cores']} cores shared by server and client (nice {m['nice']}), load "
-             f"{m['loadavg_before']:.2f} -> {m['loadavg_after']:.2f} (other jobs included), {m['date']}. "
-             f"Data {result['release']}; recall {result['recall_model']} (ONNX user tower + FAISS), rank "
+             f"{machine_sentence(m)} Data {result['release']}; recall {result['recall_model']} (ONNX user tower + FAISS), rank "
              f"{result['rank_model']} (ONNX, {result['server_threads']} thread); feature store {result['store']}; "
              f"one uvicorn process. Targets (issue 5): rank p99 <= {TARGETS_P99_MS['rank']:g} ms, recommend p99 <= "
              f"{TARGETS_P99_MS['recommend']:g} ms, at >= {TARGET_RPS:g} requests/s with no errors.", "",
