@@ -44,6 +44,7 @@ class HyperParameters(Section):
     optimizer: OptimizerConfig = OptimizerConfig()
     sparse_feature_number: int = 1000001
     sparse_feature_dim: int = 10
+    embedding_init_std: float = 1e-2  # embedding tables start at N(0, std^2); FuxiCTR's BARS runs use 1e-4
     dense_input_dim: int = 13
     sparse_inputs_slots: int = 27  # PaddleRec counts the label slot too: 26 sparse slots + click
     fc_sizes: list[int] = [400, 400, 400]

@@ -1,14 +1,11 @@
 """Attention over field vectors: multi-head self-attention across fields (AutoInt, DIFM), attention pooling of
-pairwise products (AFM), and field-aware embeddings with CENet field attention (FAT-DeepFFM)."""
+pairwise products (AFM), and CENet field attention over field-aware embeddings (FAT-DeepFFM)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from recstack.data.batch import Batch
-from recstack.data.schema import FeatureSchema
-from recstack.layers.embedding import FieldEmbedding
 from recstack.layers.gates import Excitation
 
 
@@ -55,25 +52,6 @@ class AttentionalPairPooling(nn.Module):
     def forward(self, fields: torch.Tensor) -> torch.Tensor:
         pairs = fields.index_select(1, self.left) * fields.index_select(1, self.right)  # [B, P, dim]
         return (self.attention(pairs).softmax(dim=1) * pairs).sum(dim=1)
-
-
-class FieldAwareEmbedding(FieldEmbedding):
-    """Field-aware embeddings (FFM's, Juan et al., RecSys 2016): each feature has one vector per field it meets.
-
-    Output [B, F, F, dim]: [b, i, j] is the vector field i's feature uses against field j; fields ordered as in
-    FieldEmbedding (single slots, pooled bags, then value-scaled dense features when embed_dense).
-    One table row holds a feature's F vectors, so a batch is still one gather.
-    """
-
-    def __init__(self, schema: FeatureSchema, dim: int, embed_dense: bool = False, sparse_grad: bool = False,
-                 l2: float = 0.0):
-        num_fields = len(schema.sparse) + (schema.num_dense if embed_dense else 0)
-        super().__init__(schema, num_fields * dim, embed_dense=embed_dense, sparse_grad=sparse_grad, l2=l2)
-        self.dim = dim
-
-    def forward(self, batch: Batch) -> torch.Tensor:
-        flat = super().forward(batch)
-        return flat.view(flat.shape[0], self.num_fields, self.num_fields, self.dim)
 
 
 class CENet(nn.Module):

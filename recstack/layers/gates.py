@@ -46,18 +46,19 @@ class EmbeddingGate(nn.Module):
 
 
 class HiddenGate(nn.Module):
-    """GateNet's hidden gate on a hidden layer's output a: a * tanh(W_g a) (tanh as in PaddleRec's gate_dnn).
-    [B, width] -> [B, width]."""
+    """GateNet's hidden gate on a hidden layer's output a: a * act(W_g a), act tanh as in PaddleRec's gate_dnn
+    or sigmoid (a gate in (0, 1) that can only shrink a unit).  [B, width] -> [B, width]."""
 
-    def __init__(self, width: int):
+    def __init__(self, width: int, activation: Literal["tanh", "sigmoid"] = "tanh"):
         super().__init__()
         self.gate = nn.Linear(width, width, bias=False)
+        self.activation = torch.tanh if activation == "tanh" else torch.sigmoid
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return hidden * torch.tanh(self.gate(hidden))
+        return hidden * self.activation(self.gate(hidden))
 
 
-def with_hidden_gates(mlp: MLP) -> nn.Sequential:
+def with_hidden_gates(mlp: MLP, activation: Literal["tanh", "sigmoid"] = "tanh") -> nn.Sequential:
     """The MLP's layers with a HiddenGate after every hidden activation."""
     layers: list[nn.Module] = []
     width = 0
@@ -66,7 +67,7 @@ def with_hidden_gates(mlp: MLP) -> nn.Sequential:
         if isinstance(layer, nn.Linear):
             width = layer.out_features
         elif isinstance(layer, nn.ReLU):
-            layers.append(HiddenGate(width))
+            layers.append(HiddenGate(width, activation))
     return nn.Sequential(*layers)
 
 
@@ -97,7 +98,8 @@ class MaskBlock(nn.Module):
 class FeatureSelectionGate(nn.Module):
     """FinalMLP's feature selection (Mao et al., AAAI 2023): flat fields * 2 sigmoid(MLP(context)), the context
     being the vectors of `context_fields`, or with none a learned vector (one gate for all samples).
-    [B, F, dim] -> [B, F * dim]."""
+    The context vectors are taken from `context_source` [B, F, dim] when given (FuxiCTR gives each gate its own
+    embedding table for them), else from `fields`.  [B, F, dim] -> [B, F * dim]."""
 
     def __init__(self, num_fields: int, dim: int, context_fields: list[int], hidden: list[int]):
         super().__init__()
@@ -105,9 +107,10 @@ class FeatureSelectionGate(nn.Module):
         self.learned_context = None if self.context_fields else nn.Parameter(torch.zeros(dim))
         self.mlp = MLP(dim * max(1, len(self.context_fields)), hidden, output_dim=num_fields * dim)
 
-    def forward(self, fields: torch.Tensor) -> torch.Tensor:
+    def forward(self, fields: torch.Tensor, context_source: torch.Tensor | None = None) -> torch.Tensor:
         if self.learned_context is None:
-            context = fields[:, self.context_fields].flatten(start_dim=1)
+            source = fields if context_source is None else context_source
+            context = source[:, self.context_fields].flatten(start_dim=1)
         else:
             context = self.learned_context.expand(fields.shape[0], -1)
         return fields.flatten(start_dim=1) * 2 * torch.sigmoid(self.mlp(context))

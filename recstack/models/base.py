@@ -82,7 +82,8 @@ class Model(nn.Module):
     def field_embedding(self, embed_dense: bool = False, dim: int | None = None) -> FieldEmbedding:
         """The fused embedding table over the schema's slots, with the config's dim, sparse grads and L2."""
         return FieldEmbedding(self.schema, dim or self.params.sparse_feature_dim, embed_dense=embed_dense,
-                              sparse_grad=self.sparse_grad, l2=self.embedding_l2)
+                              sparse_grad=self.sparse_grad, l2=self.embedding_l2,
+                              init_std=self.params.embedding_init_std)
 
     def first_order(self) -> FeatureLinear:
         """bias + a weight per sparse id + a linear map of the dense values -> [B]."""

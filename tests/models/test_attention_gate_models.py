@@ -12,7 +12,8 @@ from conftest import tiny_batch, tiny_model, tiny_schema
 from torch import nn
 
 from recstack.layers import MLP
-from recstack.layers.attention import AttentionalPairPooling, CENet, FieldAwareEmbedding, MultiHeadSelfAttention
+from recstack.layers.attention import AttentionalPairPooling, CENet, MultiHeadSelfAttention
+from recstack.layers.field_aware import FieldAwareEmbedding
 from recstack.layers.bilinear import BilinearInteraction, FactorizedInteraction, MultiHeadBilinearFusion, final_block
 from recstack.layers.gates import (EmbeddingGate, FeatureSelectionGate, FieldGate, HiddenGate, MaskBlock, SENet,
                                    with_hidden_gates)
@@ -24,6 +25,7 @@ VARIANTS = [(name, {}) for name in MODELS] + [
     ("gatenet", {"embedding_gate": "vector", "hidden_gate": False}), ("gatenet", {"embedding_gate": "none"}),
     ("masknet", {"mode": "serial", "block_dim": 12}),
     ("finalmlp", {"num_heads": 2, "fs1_context": [0, 2], "mlp2_fc_sizes": [12]}),
+    ("finalmlp", {"fs1_context": [0], "fs2_context": [1], "gate_context_tables": True}),
     ("finalnet", {"num_blocks": 1, "field_gate": False, "residual": "sum"}),
     ("fat_deepffm", {"interaction": "inner", "reduction_ratio": 3.0}),
     ("autoint", {"use_residual": False}),
@@ -205,6 +207,9 @@ def test_feature_selection_gate_with_and_without_context():
     contextual = FeatureSelectionGate(3, 2, [0, 2], [5]).double()
     gate = 2 * torch.sigmoid(contextual.mlp(torch.cat([fields[:, 0], fields[:, 2]], dim=1)))
     torch.testing.assert_close(contextual(fields), fields.flatten(1) * gate)
+    own_table = randn(4, 3, 2)  # context vectors from the gate's own table, not from the gated fields
+    gate = 2 * torch.sigmoid(contextual.mlp(torch.cat([own_table[:, 0], own_table[:, 2]], dim=1)))
+    torch.testing.assert_close(contextual(fields, own_table), fields.flatten(1) * gate)
 
 
 def test_field_gate_starts_as_a_copy_and_mixes_across_fields():

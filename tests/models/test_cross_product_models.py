@@ -19,7 +19,7 @@ MODELS = ["dcn", "dcn_v2", "gdcn", "xdeepfm", "dlrm", "eulernet", "deep_crossing
 VARIANTS = [(name, {}) for name in MODELS] + [
     ("dcn_v2", {"structure": "stacked"}), ("dcn_v2", {"low_rank": 3}), ("dcn_v2", {"low_rank": 3, "num_experts": 4}),
     ("gdcn", {"structure": "stacked"}), ("xdeepfm", {"cin_layer_sizes": [6, 5], "split_half": False}),
-    ("dlrm", {"interaction_self": True}), ("eulernet", {"order_list": [7], "layer_norm": False}),
+    ("dlrm", {"interaction_self": True}), ("dlrm", {"interaction_op": "cat"}), ("eulernet", {"order_list": [7], "layer_norm": False}),
 ]
 IDS = [name + "".join(f"-{k}={v}" for k, v in hyper.items()) for name, hyper in VARIANTS]
 
@@ -166,6 +166,14 @@ def test_dlrm_without_dense_features_interacts_the_slots_only():
     model = tiny_model("dlrm", schema)
     assert model.bottom is None and model.interaction.output_dim == 3
     assert model(tiny_batch(schema))["click"].shape == (8,)
+
+
+def test_dlrm_cat_feeds_the_top_mlp_the_flat_vectors():
+    schema = tiny_schema()
+    batch = tiny_batch(schema)
+    model = tiny_model("dlrm", schema, interaction_op="cat").eval()
+    vectors = torch.cat([model.bottom(batch.dense).unsqueeze(1), model.field_embeddings(batch)], dim=1)
+    torch.testing.assert_close(model(batch)["click"], model.top(vectors.flatten(1)).squeeze(-1))
 
 
 def _save_fm(folder, schema, dim: int):

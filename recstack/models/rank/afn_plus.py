@@ -18,11 +18,13 @@ from torch import nn
 from recstack.config import HyperParameters
 from recstack.data.batch import Batch
 from recstack.layers.logarithmic import LogarithmicTransform
+from recstack.layers.mlp import MLP
 from recstack.models.base import SingleTaskModel, register
 
 
 class AFNParams(HyperParameters):
     logarithmic_neurons: int = 1500  # the paper's setting for Criteo
+    afn_fc_sizes: list[int] | None = None  # the MLP over the log neurons; None: fc_sizes (BARS: [400])
 
 
 @register("afn", AFNParams)
@@ -32,7 +34,8 @@ class AFN(SingleTaskModel):
         self.field_embeddings = self.field_embedding(embed_dense=True)
         num_fields, dim = self.field_embeddings.num_fields, self.field_embeddings.dim
         self.logarithmic = LogarithmicTransform(num_fields, params.logarithmic_neurons)
-        self.afn_mlp = self.build_mlp(params.logarithmic_neurons * dim)
+        self.afn_mlp = MLP(params.logarithmic_neurons * dim, params.afn_fc_sizes or params.fc_sizes, output_dim=1,
+                           dropout=params.dropout, batch_norm=params.batch_norm)
 
     def afn_logit(self, batch: Batch) -> torch.Tensor:
         crosses = self.logarithmic(self.field_embeddings(batch))

@@ -17,7 +17,8 @@ import torch
 
 from recstack.config import HyperParameters
 from recstack.data.batch import Batch
-from recstack.layers.attention import CENet, FieldAwareEmbedding
+from recstack.layers.attention import CENet
+from recstack.layers.field_aware import FieldAwareEmbedding
 from recstack.models.base import SingleTaskModel, register
 
 
@@ -33,7 +34,7 @@ class FATDeepFFM(SingleTaskModel):
         self.linear = self.first_order()
         dim = params.sparse_feature_dim
         self.field_aware = FieldAwareEmbedding(schema, dim, embed_dense=True, sparse_grad=self.sparse_grad,
-                                               l2=self.embedding_l2)
+                                               l2=self.embedding_l2, init_std=params.embedding_init_std)
         num_fields = self.field_aware.num_fields
         self.cenet = CENet(num_fields, dim, params.reduction_ratio)
         left, right = torch.triu_indices(num_fields, num_fields, offset=1)

@@ -23,6 +23,7 @@ from recstack.models.base import SingleTaskModel, register
 class GateNetParams(HyperParameters):
     embedding_gate: Literal["bit", "vector", "none"] = "bit"
     hidden_gate: bool = True
+    hidden_gate_activation: Literal["tanh", "sigmoid"] = "tanh"  # PaddleRec's gate_dnn: tanh
 
 
 @register("gatenet", GateNetParams)
@@ -34,7 +35,7 @@ class GateNet(SingleTaskModel):
         self.embedding_gate = nn.Identity() if params.embedding_gate == "none" \
             else EmbeddingGate(num_fields, dim, params.embedding_gate)
         mlp = self.build_mlp(num_fields * dim + schema.num_dense)
-        self.mlp = with_hidden_gates(mlp) if params.hidden_gate else mlp
+        self.mlp = with_hidden_gates(mlp, params.hidden_gate_activation) if params.hidden_gate else mlp
 
     def logit(self, batch: Batch) -> torch.Tensor:
         fields = self.embedding_gate(self.field_embeddings(batch)).flatten(start_dim=1)
