@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import tiny_batch, tiny_model, tiny_schema
+from helpers.rank_models import tiny_batch, tiny_model, tiny_schema
 from torch import nn
 
 from recstack.layers import MLP

@@ -12,7 +12,7 @@ from recstack.layers.cross import (CIN, CrossNetwork, EulerInteraction, GatedCro
                                    MatrixCrossLayer, VectorCrossLayer)
 from recstack.layers.product import DotInteraction, OuterProduct
 from recstack.layers.residual import ResidualUnit
-from conftest import assert_loss_reaches_every_parameter, tiny_batch, tiny_model, tiny_schema
+from helpers.rank_models import assert_loss_reaches_every_parameter, tiny_batch, tiny_model, tiny_schema
 
 MODELS = ["dcn", "dcn_v2", "gdcn", "xdeepfm", "dlrm", "eulernet", "deep_crossing", "ipnn", "opnn", "fnn"]
 # Every model at its defaults, plus the non-default structures and options.

@@ -19,7 +19,7 @@ from recstack.layers.towers import UserItemSplit, field_group_membership, field_
 from recstack.models.rank.autofis import GRDA
 from recstack.models.rank.nfm import bi_interaction
 from recstack.train.recipes import infer, train
-from conftest import assert_loss_reaches_every_parameter, CARDINALITIES, tiny_batch, tiny_model, tiny_schema
+from helpers.rank_models import assert_loss_reaches_every_parameter, CARDINALITIES, tiny_batch, tiny_model, tiny_schema
 
 MODELS = ["ffm", "nfm", "deepfefm", "flen", "afn", "afn_plus", "fgcnn", "autofis", "sign", "als_mlp", "neighbor_mlp",
           "cnn_predictor"]
