@@ -98,7 +98,7 @@ def _read_all(cfg: RunConfig, schema: FeatureSchema, files: list[Path], reader: 
     return cache.cached(root, material, lambda: chunks, report)
 
 
-def _synthetic_files(cfg: RunConfig, root: Path) -> tuple[Path, Path, dict]:
+def synthetic_files(cfg: RunConfig, root: Path) -> tuple[Path, Path, dict]:
     """Generates (once) the synthetic rows a config asks for; returns train, test and the oracle."""
     from recstack.data import synthetic
 
@@ -112,7 +112,7 @@ def _synthetic_files(cfg: RunConfig, root: Path) -> tuple[Path, Path, dict]:
     return folder / "train.txt", folder / "test.txt", oracle
 
 
-def _vocabulary(cfg: RunConfig, schema: FeatureSchema, train_files: list[Path], root: Path
+def fitted_vocabulary(cfg: RunConfig, schema: FeatureSchema, train_files: list[Path], root: Path
                 ) -> tuple[criteo.Vocabulary, str]:
     """Fits (once, cached) the per-field vocabularies of the training files."""
     key = cache.cache_key({"files": cache.file_fingerprint(train_files), "min_count": cfg.runner.min_count,
@@ -173,12 +173,12 @@ def _load_data(cfg: RunConfig, train: bool, test: bool, valid: bool) -> DataBund
     if runner.data_format == "movielens_ctr":
         return _movielens_ctr(cfg, train, test)
     if runner.data_format == "synthetic":
-        train_dir, test_dir, info["oracle"] = _synthetic_files(cfg, root)
+        train_dir, test_dir, info["oracle"] = synthetic_files(cfg, root)
     train_files = list_files(train_dir, "train_data_dir")
     vocabulary, vocab_key = None, None
     schema = build_schema(cfg)
     if runner.categorical_encoding == "vocab" and runner.data_format != "slot" and runner.train_reader_path is None:
-        vocabulary, vocab_key = _vocabulary(cfg, schema, train_files, root)
+        vocabulary, vocab_key = fitted_vocabulary(cfg, schema, train_files, root)
         schema = build_schema(cfg, num_embeddings=vocabulary.num_embeddings)
     train_store = test_store = None
     if train or runner.test_fraction > 0:

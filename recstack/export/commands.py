@@ -50,9 +50,9 @@ def _vocabulary_file(cfg: RunConfig, schema: FeatureSchema, folder: Path) -> str
             or runner.train_reader_path is not None:
         return None
     root = runner.cache_dir or cache.default_cache_root()
-    train_dir = runner.train_data_dir if runner.data_format == "criteo" else datasets._synthetic_files(cfg, root)[0]
-    vocabulary, _ = datasets._vocabulary(cfg, datasets.build_schema(cfg), datasets.list_files(train_dir, "train_data_dir"),
-                                         root)
+    train_dir = runner.train_data_dir if runner.data_format == "criteo" else datasets.synthetic_files(cfg, root)[0]
+    train_files = datasets.list_files(train_dir, "train_data_dir")
+    vocabulary, _ = datasets.fitted_vocabulary(cfg, datasets.build_schema(cfg), train_files, root)
     if vocabulary.num_embeddings != schema.num_embeddings:
         raise RecstackError(f"the training vocabulary has {vocabulary.num_embeddings} ids but the checkpoint's "
                             f"schema {schema.num_embeddings}: were the train files changed after training?")
