@@ -1,143 +1,348 @@
-"""`recstack bench recall`: recall models x datasets x seeds -> docs/benchmarks/recall.md + recall.json.
+"""`recstack bench recall`: every recall model on ML-1M, ML-100k and Beauty, 3 seeds -> docs/benchmarks/recall.md.
 
-Each run is `recstack train -m configs/recall/<model>.yaml` with the dataset's and the seed's overrides (the
-exact command is written beside its figures); the figure is the test metrics of the epoch best.json names
-(the best validation NDCG when the data has a validation split, else the last epoch). By default a model runs on
-its usual dataset (graph/CF models on the ML-1M UltraGCN split, sequence models on Beauty); `--datasets` runs
-every listed model on every listed dataset.
+    recstack bench recall --skip-done          # the whole table: every model x ml1m,ml100k,beauty x 2024,2025,2026
+    recstack bench recall --models sasrec,bert4rec --datasets beauty --seeds 2024 --skip-done
+    recstack bench recall --models lightgcn --datasets own     # each model on its own config's dataset only
+    recstack bench recall --datasets guard     # the test-suite guard -> docs/benchmarks/recall_guard.json
 
-    recstack bench recall --models lightgcn,sasrec --seeds 2024,2025,2026 --out docs/benchmarks
+Datasets (full ranking over every item, the user's train and validation items excluded):
+  ml1m     the LCFN/UltraGCN ML-1M implicit split, a test file per user: Recall@20, NDCG@20
+  ml100k   MovieLens-100k, each user's ratings in time order, leave-one-out: HR@10, NDCG@10 (and @20)
+  beauty   Amazon Beauty as S3-Rec/ICLRec preprocessed it, leave-one-out: HR@10, NDCG@10 (and @20)
+  guard    ML-100k with a few epochs of tiny models (GUARD_MODELS); tests/bench/test_recall_bench.py retrains
+           them and fails below the recorded mean - 3 std
+`--datasets all` is ml1m,ml100k,beauty; `--models all` every model with a configs/recall/<model>.yaml (on the
+guard: GUARD_MODELS). A run is `recstack train -m configs/recall/<model>.yaml` with the dataset's runner
+settings the config lacks, the model's SETTINGS for that dataset and the seed; its figures are the test
+metrics of the epoch best.json names (best validation NDCG on leave-one-out data, else the last epoch), and
+its exact command is listed under the tables. Runs go seed by seed (every model and dataset on the first seed,
+then the next), and each finished run is merged into <out>/recall.json at once (re-read under a lock, so
+invocations may run side by side; the same model, dataset and seed replaces its earlier run), recall.md being
+rewritten from the whole file; `--skip-done` skips runs already there, so a long table is built across
+invocations and resumes after a stop. UNSUPPORTED names the cells a model cannot run, with the reason; the
+table prints them as rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime
+import fcntl
 import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
-from recstack.config import load_config
+from recstack.bench.common import cpu_model
+from recstack.config import PATH_KEYS, RunConfig, load_config
 from recstack.train.checkpoint import write_atomic
+from recstack.train.recall import is_recall_model, train
 
-SHARED = "../shared/data"
-DATASETS = {  # name -> runner overrides, relative to the repo root (where the commands run)
-    "ml1m": {"data_format": "user_items", "train_data_dir": f"{SHARED}/ml-1m/ultragcn_m1_train.txt.gz",
-             "test_data_dir": f"{SHARED}/ml-1m/ultragcn_m1_test.txt"},
-    "beauty": {"data_format": "user_items", "train_data_dir": f"{SHARED}/seqrec-s3rec/Beauty.txt.gz",
-               "test_data_dir": "null"},
-    "ml100k": {"data_format": "movielens_sequence", "train_data_dir": f"{SHARED}/ml-100k", "test_data_dir": "null"},
+REPO = Path(__file__).resolve().parents[2]
+SHARED = "../shared/data"  # relative to the repo root, where the listed commands run
+ML100K = {"data_format": "movielens_sequence", "train_data_dir": f"{SHARED}/ml-100k", "test_data_dir": "null",
+          "eval_protocol": "full", "topk": "[10,20]"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    title: str
+    runner: dict[str, str]  # runner settings, as `-o runner.<key>=<value>` (paths relative to the repo root)
+    columns: tuple[str, ...]  # the metrics tabled, the first one sorts the rows
+    published: str = ""  # the best figure published on the same files
+
+
+DATASETS = {
+    "ml1m": Dataset("ML-1M, the LCFN/UltraGCN implicit split (6,022 users x 3,043 items, 796k train interactions, "
+                    "a test file per user; no validation split, no times)",
+                    {"data_format": "user_items", "train_data_dir": f"{SHARED}/ml-1m/ultragcn_m1_train.txt.gz",
+                     "test_data_dir": f"{SHARED}/ml-1m/ultragcn_m1_test.txt", "eval_protocol": "full",
+                     "topk": "[20]"},
+                    ("recall@20", "ndcg@20"),
+                    "UltraGCN Recall@20 0.2787, NDCG@20 0.2642 (UltraGCN paper, Table 3)"),
+    "ml100k": Dataset("MovieLens-100k sequences (943 users x 1,682 items, each user's ratings in time order as "
+                      "implicit feedback; leave-one-out: last item test, second-to-last validation)",
+                      ML100K, ("hr@10", "ndcg@10", "hr@20", "ndcg@20")),
+    "beauty": Dataset("Amazon Beauty as S3-Rec/ICLRec preprocessed it (22,363 users x 12,101 items, 198k "
+                      "interactions in time order, no times; leave-one-out)",
+                      {"data_format": "user_items", "train_data_dir": f"{SHARED}/seqrec-s3rec/Beauty.txt.gz",
+                       "test_data_dir": "null", "eval_protocol": "full", "topk": "[10,20]"},
+                      ("hr@10", "ndcg@10", "hr@20", "ndcg@20"),
+                      "ICLRec HR@10 0.0744, NDCG@10 0.0403, HR@20 0.1058, NDCG@20 0.0483 (ICLRec README)"),
+    "guard": Dataset("ML-100k sequences with tiny, short runs (GUARD_MODELS): the test-suite quality guard",
+                     ML100K, ("hr@10", "ndcg@10")),
 }
-DEFAULT_DATASET = {"bpr_mf": "ml1m", "lightgcn": "ml1m", "two_tower": "ml1m", "youtube_dnn": "ml1m",
-                   "sasrec": "beauty", "gru4rec": "beauty"}
+TABLED = ("ml1m", "ml100k", "beauty")  # --datasets all
+RESULTS = {"guard": "recall_guard.json"}  # dataset -> results file under --out; the rest share recall.json
+GUARD_MODELS = ("bpr_mf", "itemcf", "sasrec")  # one per training path: SGD on pairs, a fitted solver, sequences
+GUARD_STD_FLOOR = 0.002  # ~2 of ML-100k's 943 test users: a deterministic model (std 0) may move a user or two
+SETTINGS = {  # (model, dataset) -> overrides that model needs on that dataset, beyond the dataset's runner settings
+    ("bert4rec", "beauty"): ("hyper_parameters.mask_prob=0.6",),  # BERT4Rec's setting for short Amazon sequences
+    ("bpr_mf", "guard"): ("runner.epochs=5", "runner.eval_interval=5", "runner.train_batch_size=1024",
+                          "hyper_parameters.sparse_feature_dim=32"),
+    ("itemcf", "guard"): (),
+    ("sasrec", "guard"): ("runner.epochs=10", "runner.eval_interval=10", "runner.early_stop_patience=0",
+                          "hyper_parameters.sparse_feature_dim=32", "hyper_parameters.num_blocks=1",
+                          "hyper_parameters.dropout=0.2"),
+}
+UNSUPPORTED = {  # (model, dataset) -> why the model cannot run there; printed as the cell's row
+    ("tisasrec", "ml1m"): "reads interaction times; the UltraGCN split has none",
+    ("tisasrec", "beauty"): "reads interaction times; the S3-Rec Beauty file has none",
+}
 PUBLISHED = {  # (model, dataset) -> what the literature reports on the same files, for the table
-    ("lightgcn", "ml1m"): "LightGCN Recall@20 0.2576, NDCG@20 0.2427 (as the UltraGCN paper tables it); UltraGCN 0.2787 / 0.2642",
+    ("lightgcn", "ml1m"): "LightGCN Recall@20 0.2576, NDCG@20 0.2427 (as the UltraGCN paper tables it)",
     ("bpr_mf", "ml1m"): "MF-BPR Recall@20 0.2153, NDCG@20 0.2175 (as the UltraGCN paper tables it)",
-    ("sasrec", "beauty"): "ICLRec HR@10 0.0744, NDCG@10 0.0403 (ICLRec README); SASRec ~0.06 / ~0.03 (S3-Rec/ICLRec papers)",
-    ("gru4rec", "beauty"): "ICLRec HR@10 0.0744, NDCG@10 0.0403 (ICLRec README), as the best-known bar",
+    ("sasrec", "beauty"): "SASRec ~0.06 / ~0.03 HR@10 / NDCG@10 (S3-Rec/ICLRec papers)",
 }
+
+
+def recall_models() -> list[str]:
+    """Every recall model with a committed configs/recall/<model>.yaml."""
+    return sorted(path.stem for path in (REPO / "configs" / "recall").glob("*.yaml") if is_recall_model(path.stem))
+
+
+def config_path(model: str) -> Path:
+    return REPO / "configs" / "recall" / f"{model}.yaml"
+
+
+def from_repo(override: str) -> str:
+    """A relative `runner.<path key>=...` override made absolute against the repo root, where commands run."""
+    key, value = override.split("=", 1)
+    if key.removeprefix("runner.") in PATH_KEYS and value != "null" and not os.path.isabs(value):
+        return f"{key}={(REPO / value).resolve()}"
+    return override
+
+
+def load_run_config(model: str, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    return load_config(config_path(model), [from_repo(o) for o in overrides])
+
+
+def dataset_overrides(model: str, dataset: str) -> list[str]:
+    """The dataset's runner settings the model's config does not already have, as `-o` overrides."""
+    own, overrides = load_run_config(model).runner, []
+    for key, value in DATASETS[dataset].runner.items():
+        override = f"runner.{key}={value}"
+        if getattr(load_run_config(model, [override]).runner, key) != getattr(own, key):
+            overrides.append(override)
+    return overrides
+
+
+def own_dataset(model: str) -> str | None:
+    """The tabled dataset the model's config trains on, if any (srgnn's DIGINETICA sessions are not tabled)."""
+    return next((d for d in TABLED if not any(o.startswith("runner.train_data_dir=")
+                                              for o in dataset_overrides(model, d))), None)
 
 
 def run_overrides(model: str, dataset: str, seed: int, epochs: int | None) -> list[str]:
-    """The `-o` overrides of one run: the dataset (unless it is the config's own), the seed, the epochs."""
-    overrides = [] if dataset == DEFAULT_DATASET.get(model) else [f"runner.{k}={v}" for k, v in DATASETS[dataset].items()]
-    overrides.append(f"runner.seed={seed}")
+    """The `-o` overrides of one run: the dataset, the model's settings there, the seed, the epochs."""
+    overrides = [*dataset_overrides(model, dataset), *SETTINGS.get((model, dataset), ()), f"runner.seed={seed}"]
     return overrides + ([f"runner.epochs={epochs}", f"runner.infer_start_epoch={epochs - 1}",
                          f"runner.infer_end_epoch={epochs}"] if epochs else [])
 
 
 def run_one(model: str, dataset: str, seed: int, epochs: int | None, threads: int) -> dict:
-    from recstack.train.recall import train
-
+    """Trains one (model, dataset, seed) in a temporary folder; returns its record for the results file."""
     overrides = run_overrides(model, dataset, seed, epochs)
     with tempfile.TemporaryDirectory(prefix="recstack-bench-recall-") as folder:
-        cfg = load_config(f"configs/recall/{model}.yaml", overrides + [
-            f"runner.model_save_path={folder}", "runner.progress_bar=false", f"runner.thread_num={threads}"])
-        start = time.perf_counter()
-        train(cfg)
+        cfg = load_run_config(model, overrides + [f"runner.model_save_path={folder}", "runner.progress_bar=false",
+                                                  f"runner.thread_num={threads}"])
+        start, cpu_start = time.perf_counter(), time.process_time()
+        reports = train(cfg)
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
         best = json.loads((Path(folder) / "best.json").read_text())
-    return {"model": model, "dataset": dataset, "seed": seed, "epoch": best["epoch"], "epochs_run": cfg.runner.epochs,
-            "test": best["test"], "seconds": time.perf_counter() - start,
+    return {"model": model, "dataset": dataset, "seed": seed, "epoch": best["epoch"],
+            "epochs_run": reports[-1]["epoch"] + 1, "test": best["test"], "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "command": f"OMP_NUM_THREADS={threads} recstack train -m configs/recall/{model}.yaml "
                        + " ".join(f"-o {o}" for o in overrides)}
 
 
+# ---- results: recall.json / recall_guard.json, merged run by run --------------------------------------------
+
+def results_path(out: Path, dataset: str) -> Path:
+    return out / RESULTS.get(dataset, "recall.json")
+
+
+def load_runs(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["runs"] if path.exists() else []
+
+
+def run_key(run: dict) -> tuple[str, str, int]:
+    return run["model"], run["dataset"], run["seed"]
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Holds an exclusive lock on `folder` (flock on the directory itself, so no lock file is left behind)."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
+def merge_run(path: Path, run: dict) -> list[dict]:
+    """Adds `run` to the results file (replacing the same model, dataset and seed), re-read under the lock so
+    runs another invocation merged meanwhile are kept; rewrites recall.md beside recall.json. Returns all runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path.parent):
+        runs = [r for r in load_runs(path) if run_key(r) != run_key(run)] + [run]
+        rows, env = summarize(runs), environment()
+        write_atomic(path, json.dumps({"environment": env, "rows": rows, "runs": runs}, indent=1))
+        if path.name == "recall.json":
+            write_atomic(path.with_name("recall.md"), markdown(rows, recall_models(), env))
+    return runs
+
+
+def environment() -> dict:
+    return {"host": platform.node(), "cpu": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
+            "load_average": round(os.getloadavg()[0], 1), "date": datetime.date.today().isoformat()}
+
+
 def summarize(runs: list[dict]) -> list[dict]:
+    """One row per (model, dataset): mean and sample std of each test metric over its seeds (std 0 for one)."""
     rows = []
-    for key in dict.fromkeys((r["model"], r["dataset"]) for r in runs):
-        group = [r for r in runs if (r["model"], r["dataset"]) == key]
+    for model, dataset in dict.fromkeys((r["model"], r["dataset"]) for r in runs):
+        group = sorted((r for r in runs if (r["model"], r["dataset"]) == (model, dataset)), key=lambda r: r["seed"])
         metrics = {}
         for name in group[0]["test"]:
             values = [r["test"][name] for r in group]
             metrics[name] = (statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
-        rows.append({"model": key[0], "dataset": key[1], "seeds": [r["seed"] for r in group], "metrics": metrics,
-                     "epochs": group[0]["epochs_run"],
-                     "seconds": statistics.mean(r["seconds"] for r in group), "commands": [r["command"] for r in group],
-                     "published": PUBLISHED.get(key, "")})
+        rows.append({"model": model, "dataset": dataset, "seeds": [r["seed"] for r in group], "metrics": metrics,
+                     "epochs": statistics.mean(r["epochs_run"] for r in group),
+                     "seconds": statistics.mean(r["seconds"] for r in group),
+                     "cpu_seconds": statistics.mean(r.get("cpu_seconds", r["seconds"]) for r in group),
+                     "commands": [r["command"] for r in group], "bench_commands": sorted(
+                         {r["bench_command"] for r in group if "bench_command" in r}),
+                     "published": PUBLISHED.get((model, dataset), "")})
     return rows
 
 
-def markdown(rows: list[dict], commands: list[str]) -> str:
-    order = ("recall", "ndcg", "hr")
-    shown = sorted({n for r in rows for n in r["metrics"] if n.split("@")[0] in order},
-                   key=lambda n: (int(n.split("@")[1]), order.index(n.split("@")[0])))
-    written_by = ", ".join(f"`{c}`" for c in commands)
-    lines = ["# Recall benchmark", "", f"Written by {written_by} (from the repo root) on {platform.node() or 'this machine'} "
-             f"({os.cpu_count()} cores, torch {torch.__version__}, load average {os.getloadavg()[0]:.1f} at the end). "
-             "Full ranking over all items with the user's history excluded; test metrics of the epoch best.json "
-             "names; mean ± std over the seeds listed (std 0 with one seed).", "",
-             "| model | dataset | seeds | epochs | " + " | ".join(shown) + " | s/run | published on the same files |",
-             "|---|---|---|---:|" + "---:|" * len(shown) + "---:|---|"]
-    for r in rows:
-        cells = [f"{r['metrics'][n][0]:.4f} ± {r['metrics'][n][1]:.4f}" if n in r["metrics"] else "" for n in shown]
-        lines.append(f"| {r['model']} | {r['dataset']} | {len(r['seeds'])} | {r['epochs']} | " + " | ".join(cells)
-                     + f" | {r['seconds']:.0f} | {r['published']} |")
-    few = [f"{r['model']}/{r['dataset']}" for r in rows if len(r["seeds"]) < 3]
-    if few:
-        lines += ["", f"Fewer than 3 seeds (time was short): {', '.join(few)}."]
-    lines += ["", "Commands (one per seed; run from the repo root):", ""]
-    lines += [f"- `{c}`" for r in rows for c in r["commands"]]
+def guard_floor(row: dict, metric: str) -> float:
+    """The value below which the regression guard fails: the recorded mean - 3 std (std floored)."""
+    mean, std = row["metrics"][metric]
+    return mean - 3 * max(std, GUARD_STD_FLOOR)
+
+
+# ---- the markdown --------------------------------------------------------------------------------------------
+
+def dataset_section(name: str, rows: list[dict], models: list[str]) -> list[str]:
+    """One dataset's table: its runs' rows (best first), then the UNSUPPORTED cells, then models not run yet."""
+    spec, done = DATASETS[name], {r["model"]: r for r in rows}
+    columns = spec.columns
+    lines = [f"## {name}: {spec.title}", ""]
+    if spec.published:
+        lines += [f"Best published on these files: {spec.published}.", ""]
+    lines += ["| model | seeds | epochs | " + " | ".join(columns) + " | s/run | CPU s/run | published on the same files |",
+              "|---|---:|---:|" + "---:|" * len(columns) + "---:|---:|---|"]
+    for r in sorted(rows, key=lambda r: -r["metrics"].get(columns[0], (0.0, 0.0))[0]):
+        cells = [f"{r['metrics'][c][0]:.4f} ± {r['metrics'][c][1]:.4f}" if c in r["metrics"] else "–"
+                 for c in columns]
+        seeds = f"{len(r['seeds'])}" + ("*" if len(r["seeds"]) < 3 else "")
+        lines.append(f"| {r['model']} | {seeds} | {r['epochs']:.3g} | " + " | ".join(cells)
+                     + f" | {r['seconds']:.0f} | {r['cpu_seconds']:.0f} | {r['published']} |")
+    for model in models:
+        if (model, name) in UNSUPPORTED and model not in done:
+            lines.append(f"| {model} | – | – | " + " | ".join("–" for _ in columns)
+                         + f" | – | – | not supported: {UNSUPPORTED[model, name]} |")
+    few = [r["model"] for r in rows if len(r["seeds"]) < 3]
+    missing = [m for m in models if m not in done and (m, name) not in UNSUPPORTED]
+    lines += ["", f"\\* fewer than 3 seeds: {', '.join(few) or 'none'}.", f"Not run yet: {', '.join(missing) or 'none'}.",
+              ""]
+    return lines
+
+
+def markdown(rows: list[dict], models: list[str], env: dict) -> str:
+    """recall.md: one section per tabled dataset, then every run's exact command."""
+    lines = ["# Recall benchmark", "",
+             "Written by `recstack bench recall` (recstack/bench/recall.py) from the runs in `recall.json`; the "
+             "commands that added them are listed at the end. Each run trains from the committed "
+             "`configs/recall/<model>.yaml` with the dataset's data settings, and its figures are the test metrics of "
+             "the epoch best.json names (the best validation NDCG@20 on leave-one-out data, else the last epoch). "
+             "Full ranking over every item with the user's train (and validation) items excluded. Mean ± sample std "
+             "over seeds (std 0 for deterministic models); with one held-out item, HR@20 is Recall@20. s/run is wall "
+             "time on a shared machine, CPU s/run the process's CPU time (1 torch thread).", "",
+             f"Environment: {env.get('host')}, {env.get('cores')} cores ({env.get('cpu')}), torch {env.get('torch')}, "
+             f"load average {env.get('load_average')} at the last write, {env.get('date')}.", ""]
+    for name in TABLED:
+        lines += dataset_section(name, [r for r in rows if r["dataset"] == name], models)
+    lines += ["## Commands", "", "Written by:", ""]
+    lines += [f"- `{c}`" for c in sorted({c for r in rows for c in r["bench_commands"]})]
+    lines += ["", "Each run (one per seed; from the repo root):", ""]
+    for name in TABLED:
+        lines += [f"- `{c}`" for r in rows if r["dataset"] == name for c in r["commands"]]
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="recstack bench recall", description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=",".join(DEFAULT_DATASET))
-    parser.add_argument("--datasets", default=None, help=f"any of {','.join(DATASETS)} (default: each model's own)")
-    parser.add_argument("--seeds", default="2024")
-    parser.add_argument("--epochs", type=int, default=None, help="override every config's runner.epochs")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", default="docs/benchmarks", help="folder for recall.md and recall.json")
-    args = parser.parse_args(argv)
-    models, seeds = args.models.split(","), [int(s) for s in args.seeds.split(",")]
-    unknown = [d for d in (args.datasets or "").split(",") if d and d not in DATASETS]
+# ---- the command ---------------------------------------------------------------------------------------------
+
+def choose(parser: argparse.ArgumentParser, option: str, text: str, known: list[str], aliases: dict) -> list[str]:
+    """A comma-separated list of known names (or an alias for several); a clear error naming the valid ones."""
+    if text in aliases:
+        return aliases[text]
+    names = text.split(",")
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise SystemExit(f"--datasets: unknown {unknown}; known: {', '.join(DATASETS)}")
-    command = " ".join(["recstack bench recall", *(argv if argv is not None else sys.argv[1:])])
-    runs: list[dict] = []
-    for model in models:
-        for dataset in args.datasets.split(",") if args.datasets else [DEFAULT_DATASET.get(model, "ml1m")]:
-            for seed in seeds:
-                runs.append({**run_one(model, dataset, seed, args.epochs, args.threads), "bench_command": command})
-                print(json.dumps({k: runs[-1][k] for k in ("model", "dataset", "seed", "test", "seconds")}), flush=True)
-                write_report(Path(args.out), runs, command)  # after every run, so a stopped benchmark keeps its rows
-    print((Path(args.out) / "recall.md").read_text())
+        parser.error(f"{option}: unknown {', '.join(unknown)}; valid: {', '.join([*aliases, *known])}")
+    return names
 
 
-def write_report(out: Path, runs: list[dict], command: str) -> None:
-    """Writes recall.json / recall.md with these runs plus the earlier ones already there (a run of the same
-    model, dataset and seed replaces its earlier one), so slow models can be benchmarked one command at a time."""
-    out.mkdir(parents=True, exist_ok=True)
-    earlier = json.loads((out / "recall.json").read_text())["runs"] if (out / "recall.json").exists() else []
-    key = lambda r: (r["model"], r["dataset"], r["seed"])  # noqa: E731
-    fresh = {key(r) for r in runs}
-    runs = [r for r in earlier if key(r) not in fresh] + runs
-    rows = summarize(runs)
-    write_atomic(out / "recall.json", json.dumps({"rows": rows, "runs": runs}, indent=1))
-    write_atomic(out / "recall.md", markdown(rows, sorted({r["bench_command"] for r in runs if "bench_command" in r})))
+def planned(models: list[str], datasets: list[str], seeds: list[int]) -> Iterator[tuple[str, str, int]]:
+    """(model, dataset, seed) in run order: every cell on the first seed, then the next; UNSUPPORTED cells and
+    (`own`) models whose config reads untabled data are reported and left out."""
+    for seed in seeds:
+        for dataset in datasets:
+            for model in models:
+                cell = own_dataset(model) if dataset == "own" else dataset
+                if cell is None or (model, cell) in UNSUPPORTED:
+                    if seed == seeds[0]:
+                        why = UNSUPPORTED.get((model, cell), "its config reads data this benchmark does not table")
+                        print(f"skip {model} on {cell or 'its own dataset'}: {why}", file=sys.stderr)
+                    continue
+                yield model, cell, seed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="recstack bench recall", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="all", help="comma-separated recall models, or all (default)")
+    parser.add_argument("--datasets", default="all",
+                        help=f"comma-separated {', '.join(DATASETS)}; all (default: {','.join(TABLED)}); "
+                             "own (each model's config's dataset)")
+    parser.add_argument("--seeds", default="2024,2025,2026", help="comma-separated seeds")
+    parser.add_argument("--epochs", type=int, default=None, help="override every config's runner.epochs")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks"),
+                        help="folder of recall.json + recall.md (and recall_guard.json)")
+    parser.add_argument("--skip-done", action="store_true", help="skip runs already in the results file")
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    datasets = choose(parser, "--datasets", args.datasets, list(DATASETS), {"all": list(TABLED), "own": ["own"]})
+    guard_only = datasets == ["guard"]
+    models = choose(parser, "--models", args.models, recall_models(),
+                    {"all": list(GUARD_MODELS) if guard_only else recall_models()})
+    if "guard" in datasets and not set(models) <= set(GUARD_MODELS):
+        parser.error(f"--datasets guard: the guard runs {', '.join(GUARD_MODELS)} only")
+    out, command = Path(args.out), "recstack bench recall " + shlex.join(argv)
+    for model, dataset, seed in planned(models, datasets, [int(s) for s in args.seeds.split(",")]):
+        path = results_path(out, dataset)
+        if args.skip_done and (model, dataset, seed) in {run_key(r) for r in load_runs(path)}:
+            continue
+        print(f"[{datetime.datetime.now():%H:%M:%S}] {model} on {dataset}, seed {seed}", file=sys.stderr, flush=True)
+        run = {**run_one(model, dataset, seed, args.epochs, args.threads), "bench_command": command}
+        merge_run(path, run)
+        print(json.dumps({k: run[k] for k in ("model", "dataset", "seed", "test", "seconds", "cpu_seconds")}),
+              flush=True)
+    if (out / "recall.md").exists() and not guard_only:
+        print((out / "recall.md").read_text())

@@ -1,19 +1,30 @@
-"""recstack bench recall: mean ± std per model and dataset, reports merged across invocations, exact commands."""
+"""`recstack bench recall`: the models and datasets it covers, the overrides of each run, results merged run by run
+and resumed with --skip-done, the per-dataset markdown with its unsupported cells, and the quality guard that
+re-trains a few tiny models against docs/benchmarks/recall_guard.json."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from recstack.bench.recall import run_overrides, summarize, write_report
+from recstack.bench import recall as bench
+from recstack.bench.recall import (DATASETS, GUARD_MODELS, SETTINGS, TABLED, UNSUPPORTED, guard_floor, load_runs,
+                                   load_run_config, main, markdown, own_dataset, planned, recall_models,
+                                   run_overrides, summarize)
+from recstack.models.base import available_models
+from recstack.train.recall import is_recall_model
+
+REPO = Path(__file__).resolve().parents[2]
+GUARD_FILE = REPO / "docs" / "benchmarks" / "recall_guard.json"
 
 
-def run(model, seed, recall, dataset="ml1m", command="recstack bench recall --models x"):
+def run(model, seed, value, dataset="ml1m", command="recstack bench recall --models x"):
+    metrics = ("recall@20", "ndcg@20") if dataset == "ml1m" else ("hr@10", "ndcg@10", "hr@20", "ndcg@20")
     return {"model": model, "dataset": dataset, "seed": seed, "epoch": 4, "epochs_run": 5,
-            "test": {"recall@20": recall, "ndcg@20": recall / 2}, "seconds": 10.0,
-            "command": f"recstack train -m configs/recall/{model}.yaml -o runner.seed={seed}",
-            "bench_command": command}
+            "test": {m: value / (i + 1) for i, m in enumerate(metrics)}, "seconds": 10.0, "cpu_seconds": 9.0,
+            "command": f"recstack train -m configs/recall/{model}.yaml -o runner.seed={seed}", "bench_command": command}
 
 
 def test_summary_mean_and_sample_std():
@@ -21,23 +32,138 @@ def test_summary_mean_and_sample_std():
     bpr = next(r for r in rows if r["model"] == "bpr_mf")
     mean, std = bpr["metrics"]["recall@20"]
     assert mean == pytest.approx(0.25) and std == pytest.approx(0.0707107, abs=1e-6)
+    assert bpr["seeds"] == [1, 2] and bpr["cpu_seconds"] == 9.0
     assert next(r for r in rows if r["model"] == "lightgcn")["metrics"]["recall@20"][1] == 0.0
 
 
-def test_reports_merge_across_invocations_and_name_commands(tmp_path):
-    write_report(tmp_path, [run("bpr_mf", 1, 0.2, command="recstack bench recall --models bpr_mf")], "")
-    write_report(tmp_path, [run("sasrec", 1, 0.05, "beauty", "recstack bench recall --models sasrec"),
-                            run("bpr_mf", 1, 0.22, command="recstack bench recall --models bpr_mf")], "")
-    saved = json.loads((tmp_path / "recall.json").read_text())
-    assert sorted((r["model"], r["test"]["recall@20"]) for r in saved["runs"]) == [("bpr_mf", 0.22), ("sasrec", 0.05)]
-    text = (tmp_path / "recall.md").read_text()
-    assert "`recstack bench recall --models bpr_mf`" in text and "`recstack bench recall --models sasrec`" in text
-    assert "| bpr_mf | ml1m | 1 | 5 | 0.2200 ± 0.0000 |" in text
-    few = next(line for line in text.splitlines() if line.startswith("Fewer than 3 seeds"))
-    assert "bpr_mf/ml1m" in few and "sasrec/beauty" in few
+def test_all_models_are_every_recall_model_with_a_config():
+    models = recall_models()
+    registered = sorted(name for name in available_models() if is_recall_model(name))
+    assert models == registered and len(models) >= 20  # no recall model lacks a config, none drops out
+    assert "movielens_two_tower" not in models  # the demo's feature model trains on the demo's tables
+    assert set(GUARD_MODELS) <= set(models)
 
 
-def test_overrides_name_the_dataset_only_when_it_is_not_the_configs_own():
+def test_every_cell_loads_or_is_unsupported_with_a_reason():
+    for model, dataset in UNSUPPORTED:
+        assert model in recall_models() and dataset in TABLED and UNSUPPORTED[model, dataset]
+    for model, dataset in SETTINGS:
+        assert model in recall_models() and dataset in DATASETS
+    for model in recall_models():
+        for dataset in TABLED:
+            if (model, dataset) not in UNSUPPORTED:
+                cfg = load_run_config(model, run_overrides(model, dataset, 1, None))
+                assert cfg.runner.eval_protocol == "full"
+                assert cfg.runner.topk == ([20] if dataset == "ml1m" else [10, 20])
+                assert (cfg.runner.test_data_dir is not None) == (dataset == "ml1m")
+
+
+def test_overrides_name_only_what_the_config_lacks():
     assert run_overrides("lightgcn", "ml1m", 7, None) == ["runner.seed=7"]
     moved = run_overrides("sasrec", "ml100k", 7, 3)
     assert "runner.data_format=movielens_sequence" in moved and "runner.epochs=3" in moved
+    assert "runner.test_data_dir=null" not in moved  # sasrec's config already has none
+    assert run_overrides("gmf", "ml100k", 7, None) == ["runner.eval_protocol=full", "runner.topk=[10,20]",
+                                                       "runner.seed=7"]
+    assert "hyper_parameters.mask_prob=0.6" in run_overrides("bert4rec", "beauty", 7, None)
+
+
+def test_own_dataset_is_the_configs():
+    assert [own_dataset(m) for m in ("lightgcn", "sasrec", "gmf", "srgnn")] == ["ml1m", "beauty", "ml100k", None]
+    assert list(planned(["lightgcn", "srgnn"], ["own"], [1, 2])) == [("lightgcn", "ml1m", 1), ("lightgcn", "ml1m", 2)]
+
+
+def test_unsupported_cells_are_left_out_seed_by_seed():
+    cells = list(planned(["tisasrec", "bpr_mf"], ["ml1m", "ml100k"], [1, 2]))
+    assert cells == [("bpr_mf", "ml1m", 1), ("tisasrec", "ml100k", 1), ("bpr_mf", "ml100k", 1),
+                     ("bpr_mf", "ml1m", 2), ("tisasrec", "ml100k", 2), ("bpr_mf", "ml100k", 2)]
+
+
+def test_markdown_has_a_section_per_dataset_with_unsupported_rows_and_marks():
+    runs = [run("bpr_mf", s, 0.2 + 0.01 * s) for s in (1, 2, 3)] + [run("lightgcn", 1, 0.25)]
+    runs += [run("sasrec", 1, 0.05, "beauty")]
+    text = markdown(summarize(runs), recall_models(), {"torch": "2.13.0"})
+    sections = [line for line in text.splitlines() if line.startswith("## ")]
+    assert [s.split(":")[0] for s in sections] == ["## ml1m", "## ml100k", "## beauty", "## Commands"]
+    ml1m, ml100k, beauty = (text.split(s)[1].split("\n## ")[0] for s in sections[:3])
+    assert "| bpr_mf | 3 | 5 | 0.2200 ± 0.0100 | 0.1100 ± 0.0050 |" in ml1m
+    assert "| lightgcn | 1* | 5 | 0.2500 ± 0.0000 |" in ml1m and "fewer than 3 seeds: lightgcn." in ml1m
+    assert ml1m.index("| lightgcn |") < ml1m.index("| bpr_mf |")  # best first
+    assert "UltraGCN Recall@20 0.2787, NDCG@20 0.2642" in ml1m and "ICLRec HR@10 0.0744" in beauty
+    for section in (ml1m, beauty):
+        assert "| tisasrec | – | – |" in section and "not supported: reads interaction times" in section
+    assert "| tisasrec |" not in ml100k and "Not run yet: " + ", ".join(recall_models()) + "." in ml100k
+    assert "itemcf" in ml1m.split("Not run yet:")[1] and "bpr_mf" not in ml1m.split("Not run yet:")[1]
+    assert "- `recstack train -m configs/recall/bpr_mf.yaml -o runner.seed=2`" in text
+    assert "- `recstack bench recall --models x`" in text
+
+
+def fake_runs(monkeypatch, record: list):
+    """run_one replaced by a record of its calls returning a made-up run."""
+    def fake(model, dataset, seed, epochs, threads):
+        record.append((model, dataset, seed))
+        return run(model, seed, 0.1 * seed, dataset)
+    monkeypatch.setattr(bench, "run_one", fake)
+
+
+def test_runs_merge_at_once_and_skip_done_resumes(tmp_path, monkeypatch):
+    calls: list = []
+    fake_runs(monkeypatch, calls)
+    main(["--models", "bpr_mf,itemcf", "--datasets", "ml100k", "--seeds", "1,2", "--out", str(tmp_path)])
+    assert calls == [("bpr_mf", "ml100k", 1), ("itemcf", "ml100k", 1), ("bpr_mf", "ml100k", 2), ("itemcf", "ml100k", 2)]
+    calls.clear()
+
+    def alongside(model, dataset, seed, epochs, threads):  # another invocation merges a run while this one works
+        bench.merge_run(tmp_path / "recall.json", run("ease", 1, 0.3, "ml100k"))
+        calls.append((model, dataset, seed))
+        return run(model, seed, 0.5, dataset)
+
+    monkeypatch.setattr(bench, "run_one", alongside)
+    main(["--models", "bpr_mf,itemcf", "--datasets", "ml100k", "--seeds", "1,2,3", "--out", str(tmp_path),
+          "--skip-done"])
+    assert calls == [("bpr_mf", "ml100k", 3), ("itemcf", "ml100k", 3)]
+    runs = load_runs(tmp_path / "recall.json")
+    assert sorted((r["model"], r["seed"]) for r in runs) == [("bpr_mf", 1), ("bpr_mf", 2), ("bpr_mf", 3),
+                                                             ("ease", 1), ("itemcf", 1), ("itemcf", 2), ("itemcf", 3)]
+    assert all(r["bench_command"].startswith("recstack bench recall --models bpr_mf,itemcf") for r in runs
+               if r["model"] != "ease")
+    text = (tmp_path / "recall.md").read_text()
+    assert "| bpr_mf | 3 |" in text and "| ease | 1* |" in text
+    calls.clear()
+    main(["--models", "bpr_mf", "--datasets", "ml100k", "--seeds", "1", "--out", str(tmp_path)])
+    assert calls == [("bpr_mf", "ml100k", 1)]  # without --skip-done a run is redone and replaces its earlier one
+    assert len(load_runs(tmp_path / "recall.json")) == 7
+
+
+def test_guard_runs_go_to_their_own_file(tmp_path, monkeypatch):
+    calls: list = []
+    fake_runs(monkeypatch, calls)
+    main(["--datasets", "guard", "--seeds", "1", "--out", str(tmp_path)])
+    assert calls == [(m, "guard", 1) for m in GUARD_MODELS]
+    assert len(load_runs(tmp_path / "recall_guard.json")) == 3 and not (tmp_path / "recall.json").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--models", "nosuchmodel"], "valid: all, als,"),
+    (["--datasets", "ml1m,ml20m"], "unknown ml20m; valid: all, own, ml1m, ml100k, beauty, guard"),
+    (["--models", "lightgcn", "--datasets", "guard"], "the guard runs bpr_mf, itemcf, sasrec only"),
+])
+def test_unknown_names_are_an_error_naming_the_valid_ones(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", GUARD_MODELS)
+def test_quality_has_not_regressed_below_the_recorded_guard(model):
+    recorded = [r for r in load_runs(GUARD_FILE) if r["model"] == model]
+    assert len(recorded) >= 3, f"{model}: fewer than 3 guard runs in {GUARD_FILE}: run `recstack bench recall " \
+                               f"--datasets guard`"
+    row = summarize(recorded)[0]
+    fresh = bench.run_one(model, "guard", recorded[0]["seed"], None, 1)
+    assert fresh["command"] == recorded[0]["command"], "the guard settings changed: re-record the guard"
+    for metric in DATASETS["guard"].columns:
+        mean, std = row["metrics"][metric]
+        assert fresh["test"][metric] >= guard_floor(row, metric), (
+            f"{model}: test {metric} {fresh['test'][metric]:.4f} fell more than 3 std below the recorded "
+            f"{mean:.4f} ± {std:.4f} ({DATASETS['guard'].title})")
