@@ -9,8 +9,8 @@ Datasets (full ranking over every item, the user's train and validation items ex
   ml1m     the LCFN/UltraGCN ML-1M implicit split, a test file per user: Recall@20, NDCG@20
   ml100k   MovieLens-100k, each user's ratings in time order, leave-one-out: HR@10, NDCG@10 (and @20)
   beauty   Amazon Beauty as S3-Rec/ICLRec preprocessed it, leave-one-out: HR@10, NDCG@10 (and @20)
-  guard    ML-100k with a few epochs of tiny models (GUARD_MODELS); tests/bench/test_recall_bench.py retrains
-           them and fails below the recorded mean - 3 std
+  guard    ML-100k with a few epochs of small models (GUARD_MODELS, seconds a run); tests/bench/test_recall_bench.py
+           retrains them and fails below the mean - 3 std recorded in recall_guard.json
 `--datasets all` is ml1m,ml100k,beauty; `--models all` every model with a configs/recall/<model>.yaml (on the
 guard: GUARD_MODELS). A run is `recstack train -m configs/recall/<model>.yaml` with the dataset's runner
 settings the config lacks, the model's SETTINGS for that dataset and the seed; its figures are the test
@@ -18,9 +18,9 @@ metrics of the epoch best.json names (best validation NDCG on leave-one-out data
 its exact command is listed under the tables. Runs go seed by seed (every model and dataset on the first seed,
 then the next), and each finished run is merged into <out>/recall.json at once (re-read under a lock, so
 invocations may run side by side; the same model, dataset and seed replaces its earlier run), recall.md being
-rewritten from the whole file; `--skip-done` skips runs already there, so a long table is built across
-invocations and resumes after a stop. UNSUPPORTED names the cells a model cannot run, with the reason; the
-table prints them as rows.
+rewritten from the whole file; `--skip-done` skips runs already there with the same command (other
+--epochs or SETTINGS run again), so a long table is built across invocations and resumes after a stop.
+UNSUPPORTED names the cells a model cannot run, with the reason; the table prints them as rows.
 """
 
 from __future__ import annotations
@@ -79,21 +79,23 @@ DATASETS = {
                        "test_data_dir": "null", "eval_protocol": "full", "topk": "[10,20]"},
                       ("hr@10", "ndcg@10", "hr@20", "ndcg@20"),
                       "ICLRec HR@10 0.0744, NDCG@10 0.0403, HR@20 0.1058, NDCG@20 0.0483 (ICLRec README)"),
-    "guard": Dataset("ML-100k sequences with tiny, short runs (GUARD_MODELS): the test-suite quality guard",
+    "guard": Dataset("ML-100k sequences, short runs of small models (GUARD_MODELS): the test-suite quality guard",
                      ML100K, ("hr@10", "ndcg@10")),
 }
 TABLED = ("ml1m", "ml100k", "beauty")  # --datasets all
 RESULTS = {"guard": "recall_guard.json"}  # dataset -> results file under --out; the rest share recall.json
-GUARD_MODELS = ("bpr_mf", "itemcf", "sasrec")  # one per training path: SGD on pairs, a fitted solver, sequences
+# One per training path (SGD on pairs, a fitted solver, sequences), each recorded well above recommending the most
+# popular items (HR@10 0.0859, NDCG@10 0.0449 on these files), in 1-4 s a run.
+GUARD_MODELS = ("bpr_mf", "itemcf", "sasrec")
 GUARD_STD_FLOOR = 0.002  # ~2 of ML-100k's 943 test users: a deterministic model (std 0) may move a user or two
 SETTINGS = {  # (model, dataset) -> overrides that model needs on that dataset, beyond the dataset's runner settings
     ("bert4rec", "beauty"): ("hyper_parameters.mask_prob=0.6",),  # BERT4Rec's setting for short Amazon sequences
     ("bpr_mf", "guard"): ("runner.epochs=5", "runner.eval_interval=5", "runner.train_batch_size=1024",
                           "hyper_parameters.sparse_feature_dim=32"),
-    ("itemcf", "guard"): (),
     ("sasrec", "guard"): ("runner.epochs=10", "runner.eval_interval=10", "runner.early_stop_patience=0",
+                          "runner.train_batch_size=32", "hyper_parameters.optimizer.learning_rate=0.01",
                           "hyper_parameters.sparse_feature_dim=32", "hyper_parameters.num_blocks=1",
-                          "hyper_parameters.dropout=0.2"),
+                          "hyper_parameters.history_length=20"),
 }
 UNSUPPORTED = {  # (model, dataset) -> why the model cannot run there; printed as the cell's row
     ("tisasrec", "ml1m"): "reads interaction times; the UltraGCN split has none",
@@ -150,6 +152,11 @@ def run_overrides(model: str, dataset: str, seed: int, epochs: int | None) -> li
                          f"runner.infer_end_epoch={epochs}"] if epochs else [])
 
 
+def train_command(model: str, overrides: list[str]) -> str:
+    """The `recstack train` command of a run (from the repo root)."""
+    return f"recstack train -m configs/recall/{model}.yaml " + " ".join(f"-o {o}" for o in overrides)
+
+
 def run_one(model: str, dataset: str, seed: int, epochs: int | None, threads: int) -> dict:
     """Trains one (model, dataset, seed) in a temporary folder; returns its record for the results file."""
     overrides = run_overrides(model, dataset, seed, epochs)
@@ -162,9 +169,7 @@ def run_one(model: str, dataset: str, seed: int, epochs: int | None, threads: in
         best = json.loads((Path(folder) / "best.json").read_text())
     return {"model": model, "dataset": dataset, "seed": seed, "epoch": best["epoch"],
             "epochs_run": reports[-1]["epoch"] + 1, "test": best["test"], "seconds": seconds,
-            "cpu_seconds": cpu_seconds,
-            "command": f"OMP_NUM_THREADS={threads} recstack train -m configs/recall/{model}.yaml "
-                       + " ".join(f"-o {o}" for o in overrides)}
+            "cpu_seconds": cpu_seconds, "command": f"OMP_NUM_THREADS={threads} {train_command(model, overrides)}"}
 
 
 # ---- results: recall.json / recall_guard.json, merged run by run --------------------------------------------
@@ -181,6 +186,14 @@ def run_key(run: dict) -> tuple[str, str, int]:
     return run["model"], run["dataset"], run["seed"]
 
 
+def is_done(path: Path, model: str, dataset: str, seed: int, epochs: int | None) -> bool:
+    """Whether the results file has this run, made by the command it would run now (threads aside): a run made
+    with other epochs or settings is not done."""
+    wanted = train_command(model, run_overrides(model, dataset, seed, epochs))
+    return any(run_key(r) == (model, dataset, seed) and r["command"].partition(" ")[2] == wanted
+               for r in load_runs(path))
+
+
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
     """Holds an exclusive lock on `folder` (flock on the directory itself, so no lock file is left behind)."""
@@ -192,9 +205,9 @@ def locked(folder: Path) -> Iterator[None]:
         os.close(handle)
 
 
-def merge_run(path: Path, run: dict) -> list[dict]:
+def merge_run(path: Path, run: dict) -> None:
     """Adds `run` to the results file (replacing the same model, dataset and seed), re-read under the lock so
-    runs another invocation merged meanwhile are kept; rewrites recall.md beside recall.json. Returns all runs."""
+    runs another invocation merged meanwhile are kept; rewrites recall.md beside recall.json."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with locked(path.parent):
         runs = [r for r in load_runs(path) if run_key(r) != run_key(run)] + [run]
@@ -202,7 +215,6 @@ def merge_run(path: Path, run: dict) -> list[dict]:
         write_atomic(path, json.dumps({"environment": env, "rows": rows, "runs": runs}, indent=1))
         if path.name == "recall.json":
             write_atomic(path.with_name("recall.md"), markdown(rows, recall_models(), env))
-    return runs
 
 
 def environment() -> dict:
@@ -237,30 +249,34 @@ def guard_floor(row: dict, metric: str) -> float:
 
 # ---- the markdown --------------------------------------------------------------------------------------------
 
+def cell(figure: tuple[float, float] | None, seeds: int) -> str:
+    """mean ± std (the mean alone for one seed; – when the run did not report the metric)."""
+    if figure is None:
+        return "–"
+    return f"{figure[0]:.4f}" + (f" ± {figure[1]:.4f}" if seeds > 1 else "")
+
+
 def dataset_section(name: str, rows: list[dict], models: list[str]) -> list[str]:
     """One dataset's table: its runs' rows (best first), then the UNSUPPORTED cells, then models not run yet."""
-    spec, done = DATASETS[name], {r["model"]: r for r in rows}
+    spec, done = DATASETS[name], {r["model"] for r in rows}
     columns = spec.columns
     lines = [f"## {name}: {spec.title}", ""]
     if spec.published:
         lines += [f"Best published on these files: {spec.published}.", ""]
-    lines += ["| model | seeds | epochs | " + " | ".join(columns) + " | s/run | CPU s/run | published on the same files |",
-              "|---|---:|---:|" + "---:|" * len(columns) + "---:|---:|---|"]
+    header = ["model", "seeds", "epochs", *columns, "s/run", "CPU s/run", "published on the same files"]
+    lines += ["| " + " | ".join(header) + " |", "|---|---:|---:|" + "---:|" * len(columns) + "---:|---:|---|"]
     for r in sorted(rows, key=lambda r: -r["metrics"].get(columns[0], (0.0, 0.0))[0]):
-        cells = [f"{r['metrics'][c][0]:.4f} ± {r['metrics'][c][1]:.4f}" if c in r["metrics"] else "–"
-                 for c in columns]
+        cells = [cell(r["metrics"].get(c), len(r["seeds"])) for c in columns]
         seeds = f"{len(r['seeds'])}" + ("*" if len(r["seeds"]) < 3 else "")
         lines.append(f"| {r['model']} | {seeds} | {r['epochs']:.3g} | " + " | ".join(cells)
                      + f" | {r['seconds']:.0f} | {r['cpu_seconds']:.0f} | {r['published']} |")
-    for model in models:
-        if (model, name) in UNSUPPORTED and model not in done:
-            lines.append(f"| {model} | – | – | " + " | ".join("–" for _ in columns)
-                         + f" | – | – | not supported: {UNSUPPORTED[model, name]} |")
+    unsupported = [m for m in models if (m, name) in UNSUPPORTED and m not in done]
+    lines += ["| " + " | ".join([m, *["–"] * (len(columns) + 4), f"not supported: {UNSUPPORTED[m, name]}"]) + " |"
+              for m in unsupported]
     few = [r["model"] for r in rows if len(r["seeds"]) < 3]
     missing = [m for m in models if m not in done and (m, name) not in UNSUPPORTED]
-    lines += ["", f"\\* fewer than 3 seeds: {', '.join(few) or 'none'}.", f"Not run yet: {', '.join(missing) or 'none'}.",
-              ""]
-    return lines
+    return lines + ["", f"\\* fewer than 3 seeds: {', '.join(few) or 'none'}.",
+                    f"Not run yet: {', '.join(missing) or 'none'}.", ""]
 
 
 def markdown(rows: list[dict], models: list[str], env: dict) -> str:
@@ -271,8 +287,9 @@ def markdown(rows: list[dict], models: list[str], env: dict) -> str:
              "`configs/recall/<model>.yaml` with the dataset's data settings, and its figures are the test metrics of "
              "the epoch best.json names (the best validation NDCG@20 on leave-one-out data, else the last epoch). "
              "Full ranking over every item with the user's train (and validation) items excluded. Mean ± sample std "
-             "over seeds (std 0 for deterministic models); with one held-out item, HR@20 is Recall@20. s/run is wall "
-             "time on a shared machine, CPU s/run the process's CPU time (1 torch thread).", "",
+             "over seeds (std 0 for deterministic models; one seed shows the mean alone); with one held-out item, "
+             "HR@20 is Recall@20. s/run is wall time on a shared machine, CPU s/run the process's CPU time "
+             "(OMP_NUM_THREADS in the commands).", "",
              f"Environment: {env.get('host')}, {env.get('cores')} cores ({env.get('cpu')}), torch {env.get('torch')}, "
              f"load average {env.get('load_average')} at the last write, {env.get('date')}.", ""]
     for name in TABLED:
@@ -298,19 +315,24 @@ def choose(parser: argparse.ArgumentParser, option: str, text: str, known: list[
     return names
 
 
+def seed_list(text: str) -> list[int]:
+    """--seeds: comma-separated integers."""
+    return [int(seed) for seed in text.split(",")]
+
+
 def planned(models: list[str], datasets: list[str], seeds: list[int]) -> Iterator[tuple[str, str, int]]:
     """(model, dataset, seed) in run order: every cell on the first seed, then the next; UNSUPPORTED cells and
     (`own`) models whose config reads untabled data are reported and left out."""
     for seed in seeds:
         for dataset in datasets:
             for model in models:
-                cell = own_dataset(model) if dataset == "own" else dataset
-                if cell is None or (model, cell) in UNSUPPORTED:
+                target = own_dataset(model) if dataset == "own" else dataset
+                if target is None or (model, target) in UNSUPPORTED:
                     if seed == seeds[0]:
-                        why = UNSUPPORTED.get((model, cell), "its config reads data this benchmark does not table")
-                        print(f"skip {model} on {cell or 'its own dataset'}: {why}", file=sys.stderr)
+                        why = UNSUPPORTED.get((model, target), "its config reads data this benchmark does not table")
+                        print(f"skip {model} on {target or 'its own dataset'}: {why}", file=sys.stderr)
                     continue
-                yield model, cell, seed
+                yield model, target, seed
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -320,12 +342,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", default="all",
                         help=f"comma-separated {', '.join(DATASETS)}; all (default: {','.join(TABLED)}); "
                              "own (each model's config's dataset)")
-    parser.add_argument("--seeds", default="2024,2025,2026", help="comma-separated seeds")
+    parser.add_argument("--seeds", default=[2024, 2025, 2026], type=seed_list,
+                        help="comma-separated seeds (default: 2024,2025,2026)")
     parser.add_argument("--epochs", type=int, default=None, help="override every config's runner.epochs")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run (default: 1)")
     parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks"),
                         help="folder of recall.json + recall.md (and recall_guard.json)")
-    parser.add_argument("--skip-done", action="store_true", help="skip runs already in the results file")
+    parser.add_argument("--skip-done", action="store_true",
+                        help="skip runs already in the results file with the same command")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     datasets = choose(parser, "--datasets", args.datasets, list(DATASETS), {"all": list(TABLED), "own": ["own"]})
@@ -335,9 +359,9 @@ def main(argv: list[str] | None = None) -> None:
     if "guard" in datasets and not set(models) <= set(GUARD_MODELS):
         parser.error(f"--datasets guard: the guard runs {', '.join(GUARD_MODELS)} only")
     out, command = Path(args.out), "recstack bench recall " + shlex.join(argv)
-    for model, dataset, seed in planned(models, datasets, [int(s) for s in args.seeds.split(",")]):
+    for model, dataset, seed in planned(models, datasets, args.seeds):
         path = results_path(out, dataset)
-        if args.skip_done and (model, dataset, seed) in {run_key(r) for r in load_runs(path)}:
+        if args.skip_done and is_done(path, model, dataset, seed, args.epochs):
             continue
         print(f"[{datetime.datetime.now():%H:%M:%S}] {model} on {dataset}, seed {seed}", file=sys.stderr, flush=True)
         run = {**run_one(model, dataset, seed, args.epochs, args.threads), "bench_command": command}

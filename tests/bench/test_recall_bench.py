@@ -1,18 +1,17 @@
 """`recstack bench recall`: the models and datasets it covers, the overrides of each run, results merged run by run
 and resumed with --skip-done, the per-dataset markdown with its unsupported cells, and the quality guard that
-re-trains a few tiny models against docs/benchmarks/recall_guard.json."""
+re-trains a few small models against docs/benchmarks/recall_guard.json."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from recstack.bench import recall as bench
-from recstack.bench.recall import (DATASETS, GUARD_MODELS, SETTINGS, TABLED, UNSUPPORTED, guard_floor, load_runs,
-                                   load_run_config, main, markdown, own_dataset, planned, recall_models,
-                                   run_overrides, summarize)
+from recstack.bench.recall import (DATASETS, GUARD_MODELS, SETTINGS, TABLED, UNSUPPORTED, guard_floor, is_done,
+                                   load_run_config, load_runs, main, markdown, merge_run, own_dataset, planned,
+                                   recall_models, run_overrides, summarize, train_command)
 from recstack.models.base import available_models
 from recstack.train.recall import is_recall_model
 
@@ -20,11 +19,12 @@ REPO = Path(__file__).resolve().parents[2]
 GUARD_FILE = REPO / "docs" / "benchmarks" / "recall_guard.json"
 
 
-def run(model, seed, value, dataset="ml1m", command="recstack bench recall --models x"):
+def run(model, seed, value, dataset="ml1m", command="recstack bench recall --models x", overrides=None):
     metrics = ("recall@20", "ndcg@20") if dataset == "ml1m" else ("hr@10", "ndcg@10", "hr@20", "ndcg@20")
     return {"model": model, "dataset": dataset, "seed": seed, "epoch": 4, "epochs_run": 5,
             "test": {m: value / (i + 1) for i, m in enumerate(metrics)}, "seconds": 10.0, "cpu_seconds": 9.0,
-            "command": f"recstack train -m configs/recall/{model}.yaml -o runner.seed={seed}", "bench_command": command}
+            "command": "OMP_NUM_THREADS=1 " + train_command(model, overrides or [f"runner.seed={seed}"]),
+            "bench_command": command}
 
 
 def test_summary_mean_and_sample_std():
@@ -87,14 +87,14 @@ def test_markdown_has_a_section_per_dataset_with_unsupported_rows_and_marks():
     assert [s.split(":")[0] for s in sections] == ["## ml1m", "## ml100k", "## beauty", "## Commands"]
     ml1m, ml100k, beauty = (text.split(s)[1].split("\n## ")[0] for s in sections[:3])
     assert "| bpr_mf | 3 | 5 | 0.2200 ± 0.0100 | 0.1100 ± 0.0050 |" in ml1m
-    assert "| lightgcn | 1* | 5 | 0.2500 ± 0.0000 |" in ml1m and "fewer than 3 seeds: lightgcn." in ml1m
+    assert "| lightgcn | 1* | 5 | 0.2500 | 0.1250 |" in ml1m and "fewer than 3 seeds: lightgcn." in ml1m
     assert ml1m.index("| lightgcn |") < ml1m.index("| bpr_mf |")  # best first
     assert "UltraGCN Recall@20 0.2787, NDCG@20 0.2642" in ml1m and "ICLRec HR@10 0.0744" in beauty
     for section in (ml1m, beauty):
         assert "| tisasrec | – | – |" in section and "not supported: reads interaction times" in section
     assert "| tisasrec |" not in ml100k and "Not run yet: " + ", ".join(recall_models()) + "." in ml100k
     assert "itemcf" in ml1m.split("Not run yet:")[1] and "bpr_mf" not in ml1m.split("Not run yet:")[1]
-    assert "- `recstack train -m configs/recall/bpr_mf.yaml -o runner.seed=2`" in text
+    assert "- `OMP_NUM_THREADS=1 recstack train -m configs/recall/bpr_mf.yaml -o runner.seed=2`" in text
     assert "- `recstack bench recall --models x`" in text
 
 
@@ -102,7 +102,7 @@ def fake_runs(monkeypatch, record: list):
     """run_one replaced by a record of its calls returning a made-up run."""
     def fake(model, dataset, seed, epochs, threads):
         record.append((model, dataset, seed))
-        return run(model, seed, 0.1 * seed, dataset)
+        return run(model, seed, 0.1 * seed, dataset, overrides=run_overrides(model, dataset, seed, epochs))
     monkeypatch.setattr(bench, "run_one", fake)
 
 
@@ -114,9 +114,9 @@ def test_runs_merge_at_once_and_skip_done_resumes(tmp_path, monkeypatch):
     calls.clear()
 
     def alongside(model, dataset, seed, epochs, threads):  # another invocation merges a run while this one works
-        bench.merge_run(tmp_path / "recall.json", run("ease", 1, 0.3, "ml100k"))
+        merge_run(tmp_path / "recall.json", run("ease", 1, 0.3, "ml100k"))
         calls.append((model, dataset, seed))
-        return run(model, seed, 0.5, dataset)
+        return run(model, seed, 0.5, dataset, overrides=run_overrides(model, dataset, seed, epochs))
 
     monkeypatch.setattr(bench, "run_one", alongside)
     main(["--models", "bpr_mf,itemcf", "--datasets", "ml100k", "--seeds", "1,2,3", "--out", str(tmp_path),
@@ -133,6 +133,21 @@ def test_runs_merge_at_once_and_skip_done_resumes(tmp_path, monkeypatch):
     main(["--models", "bpr_mf", "--datasets", "ml100k", "--seeds", "1", "--out", str(tmp_path)])
     assert calls == [("bpr_mf", "ml100k", 1)]  # without --skip-done a run is redone and replaces its earlier one
     assert len(load_runs(tmp_path / "recall.json")) == 7
+    calls.clear()
+    main(["--models", "bpr_mf", "--datasets", "ml100k", "--seeds", "1,2", "--epochs", "1", "--out", str(tmp_path),
+          "--skip-done"])
+    assert calls == [("bpr_mf", "ml100k", 1), ("bpr_mf", "ml100k", 2)]  # done with other overrides: not done
+    assert [r["command"] for r in load_runs(tmp_path / "recall.json")][-1].endswith(
+        "-o runner.seed=2 -o runner.epochs=1 -o runner.infer_start_epoch=0 -o runner.infer_end_epoch=1")
+
+
+def test_a_run_is_done_only_by_the_same_command_whatever_the_threads(tmp_path):
+    path = tmp_path / "recall.json"
+    merge_run(path, run("bpr_mf", 1, 0.2, overrides=run_overrides("bpr_mf", "ml1m", 1, None)))
+    two = run("bpr_mf", 2, 0.2, overrides=run_overrides("bpr_mf", "ml1m", 2, None))
+    merge_run(path, {**two, "command": two["command"].replace("OMP_NUM_THREADS=1", "OMP_NUM_THREADS=2")})
+    assert is_done(path, "bpr_mf", "ml1m", 1, None) and is_done(path, "bpr_mf", "ml1m", 2, None)
+    assert not is_done(path, "bpr_mf", "ml1m", 1, 3) and not is_done(path, "bpr_mf", "ml100k", 1, None)
 
 
 def test_guard_runs_go_to_their_own_file(tmp_path, monkeypatch):
