@@ -1,13 +1,20 @@
-"""Pieces every benchmark shares: the machine's name, median/min/max summaries, the benchmark model config."""
+"""Pieces every benchmark shares: the machine's name, median/min/max summaries, the benchmark model config, and
+results files that several benchmark invocations update side by side."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import json
+import os
 import platform
 import statistics
 from pathlib import Path
+from typing import Callable, Iterator
 
 from recstack.config import RunConfig, load_config
+from recstack.train.checkpoint import write_atomic
 
 
 def cpu_model() -> str:
@@ -30,3 +37,28 @@ def make_config(model: str, args: argparse.Namespace, data_dir: Path, cache_dir:
     hyper = {"sparse_feature_dim": 10, "fc_sizes": [400, 400, 400],
              "optimizer": {"class": "Adam", "learning_rate": 1e-3}}
     return load_config(raw={"model": model, "runner": runner, "hyper_parameters": hyper})
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Holds an exclusive lock on `folder` (flock on the directory itself, so no lock file is left behind)."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
+def update_results(path: Path, change: Callable[[dict], dict], empty: Callable[[], dict],
+                   reports: Callable[[dict], None] = lambda results: None) -> dict:
+    """Read-modify-write of a JSON results file under a lock on its folder, written atomically: the file is re-read
+    inside the lock, so runs other invocations merged meanwhile are kept. `change` gets the current contents
+    (`empty()` when there is no file) and returns what to write; `reports` then rewrites the files made from it
+    (still under the lock, so they follow the same order). Returns the written contents."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path.parent):
+        results = change(json.loads(path.read_text()) if path.exists() else empty())
+        write_atomic(path, json.dumps(results, indent=1, sort_keys=True))
+        reports(results)
+    return results

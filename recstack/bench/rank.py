@@ -23,13 +23,14 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 import recstack
-from recstack.bench.throughput import cpu_model
+from recstack.bench.common import cpu_model, update_results
 from recstack.config import RunConfig, load_config
 from recstack.data.datasets import DataBundle, load_data
 from recstack.data.loader import BatchLoader
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
         data = None
         for model in models:
             for seed in map(int, args.seeds.split(",")):
-                done = results["runs"].get(dataset, {}).get(model, {})
+                done = load_results(out / "rank.json")["runs"].get(dataset, {}).get(model, {})  # others may add
                 if args.skip_done and str(seed) in done:
                     continue
                 cfg = run_config(dataset, model, seed, args.threads, Path("/tmp") / "recstack-bench-rank")
@@ -172,13 +173,21 @@ def main(argv: list[str] | None = None) -> dict:
                 run = {**train_and_test(cfg, data), "command": command}
                 print(f"  test auc {run['auc']:.4f} logloss {run['logloss']:.4f}, {run['epochs']} epochs, "
                       f"{run['seconds']:.0f}s", file=sys.stderr, flush=True)
-                results = load_results(out / "rank.json")  # another run may have merged rows meanwhile
-                results["runs"].setdefault(dataset, {}).setdefault(model, {})[str(seed)] = run
-                results["environment"] = environment(args.threads)
-                write_atomic(out / "rank.json", json.dumps(results, indent=1, sort_keys=True))
-                write_atomic(out / "rank.md", markdown(results))
-                write_atomic(Path(args.models_page), models_page(results))
+                results = update_results(out / "rank.json", partial(add_run, dataset, model, seed, run, args.threads),
+                                         empty=lambda: {"runs": {}}, reports=partial(write_reports, out, args))
     return results
+
+
+def add_run(dataset: str, model: str, seed: int, run: dict, threads: int, results: dict) -> dict:
+    """rank.json with `run` as (dataset, model, seed), replacing an earlier run of the same."""
+    results["runs"].setdefault(dataset, {}).setdefault(model, {})[str(seed)] = run
+    return {**results, "environment": environment(threads)}
+
+
+def write_reports(out: Path, args: argparse.Namespace, results: dict) -> None:
+    """rank.md and the models page, from rank.json's contents."""
+    write_atomic(out / "rank.md", markdown(results))
+    write_atomic(Path(args.models_page), models_page(results))
 
 
 def environment(threads: int) -> dict:

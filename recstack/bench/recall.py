@@ -26,9 +26,7 @@ UNSUPPORTED names the cells a model cannot run, with the reason; the table print
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
-import fcntl
 import json
 import os
 import platform
@@ -43,7 +41,7 @@ from typing import Iterator
 
 import torch
 
-from recstack.bench.common import cpu_model
+from recstack.bench.common import cpu_model, update_results
 from recstack.config import PATH_KEYS, RunConfig, load_config
 from recstack.train.checkpoint import write_atomic
 from recstack.train.recall import is_recall_model, train
@@ -194,27 +192,19 @@ def is_done(path: Path, model: str, dataset: str, seed: int, epochs: int | None)
                for r in load_runs(path))
 
 
-@contextlib.contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """Holds an exclusive lock on `folder` (flock on the directory itself, so no lock file is left behind)."""
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(handle)
-
-
 def merge_run(path: Path, run: dict) -> None:
-    """Adds `run` to the results file (replacing the same model, dataset and seed), re-read under the lock so
-    runs another invocation merged meanwhile are kept; rewrites recall.md beside recall.json."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with locked(path.parent):
-        runs = [r for r in load_runs(path) if run_key(r) != run_key(run)] + [run]
-        rows, env = summarize(runs), environment()
-        write_atomic(path, json.dumps({"environment": env, "rows": rows, "runs": runs}, indent=1))
+    """Adds `run` to the results file (replacing the same model, dataset and seed), keeping the runs another
+    invocation merged meanwhile; rewrites recall.md beside recall.json."""
+    def add(results: dict) -> dict:
+        runs = [r for r in results["runs"] if run_key(r) != run_key(run)] + [run]
+        return {"environment": environment(), "rows": summarize(runs), "runs": runs}
+
+    def table(results: dict) -> None:
         if path.name == "recall.json":
-            write_atomic(path.with_name("recall.md"), markdown(rows, recall_models(), env))
+            markdown_text = markdown(results["rows"], recall_models(), results["environment"])
+            write_atomic(path.with_name("recall.md"), markdown_text)
+
+    update_results(path, add, lambda: {"runs": []}, table)
 
 
 def environment() -> dict:
