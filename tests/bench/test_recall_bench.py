@@ -64,8 +64,20 @@ def test_overrides_name_only_what_the_config_lacks():
     assert "runner.data_format=movielens_sequence" in moved and "runner.epochs=3" in moved
     assert "runner.test_data_dir=null" not in moved  # sasrec's config already has none
     assert run_overrides("gmf", "ml100k", 7, None) == ["runner.eval_protocol=full", "runner.topk=[10,20]",
-                                                       "runner.seed=7"]
+                                                       "runner.epochs=200", "runner.eval_interval=5",
+                                                       "runner.early_stop_patience=3", "runner.seed=7"]
     assert "hyper_parameters.mask_prob=0.6" in run_overrides("bert4rec", "beauty", 7, None)
+
+
+def test_iterative_models_converge_on_leave_one_out_data():
+    """Up to 200 epochs early-stopped on validation on ml100k and beauty; a closed-form fit (epochs 1) stays one
+    epoch, ML-1M (no validation split) keeps the config's epochs, and --epochs still wins."""
+    for dataset, patience in (("ml100k", 3), ("beauty", 2)):
+        cfg = load_run_config("bpr_mf", run_overrides("bpr_mf", dataset, 1, None))
+        assert (cfg.runner.epochs, cfg.runner.eval_interval, cfg.runner.early_stop_patience) == (200, 5, patience)
+        assert load_run_config("ease", run_overrides("ease", dataset, 1, None)).runner.epochs == 1
+    assert load_run_config("bpr_mf", run_overrides("bpr_mf", "ml1m", 1, None)).runner.epochs == 15
+    assert load_run_config("bpr_mf", run_overrides("bpr_mf", "ml100k", 1, 4)).runner.epochs == 4
 
 
 def test_own_dataset_is_the_configs():
