@@ -13,7 +13,7 @@ Datasets (full ranking over every item, the user's train and validation items ex
            retrains them and fails below the mean - 3 std recorded in recall_guard.json
 `--datasets all` is ml1m,ml100k,beauty; `--models all` every model with a configs/recall/<model>.yaml (on the
 guard: GUARD_MODELS). A run is `recstack train -m configs/recall/<model>.yaml` with the dataset's runner
-settings the config lacks, on ml100k and beauty up to 200 epochs early-stopped on validation NDCG@20 (models
+settings the config lacks, on ml100k (beauty) up to 200 (50) epochs early-stopped on validation NDCG@20 (models
 trained epoch by epoch), the model's SETTINGS for that dataset and the seed; its figures are the test
 metrics of the epoch best.json names (best validation NDCG on leave-one-out data, else the last epoch), and
 its exact command is listed under the tables. Runs go seed by seed (every model and dataset on the first seed,
@@ -54,7 +54,7 @@ ML100K = {"data_format": "movielens_sequence", "train_data_dir": f"{SHARED}/ml-1
 # On leave-one-out data every model trained epoch by epoch runs until its validation NDCG@20 stops improving (best.json
 # keeps the best evaluation): an epoch count sized for one dataset under-trains on another (SASRec's 10 Beauty epochs
 # are 40 steps on ML-100k's 943 users: HR@10 0.081, against 0.173 trained to convergence).
-CONVERGE = ("runner.epochs=200", "runner.eval_interval=5")
+CONVERGE = ("runner.eval_interval=5",)
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,15 @@ DATASETS = {
     "ml100k": Dataset("MovieLens-100k sequences (943 users x 1,682 items, each user's ratings in time order as "
                       "implicit feedback; leave-one-out: last item test, second-to-last validation)",
                       ML100K, ("hr@10", "ndcg@10", "hr@20", "ndcg@20"),
-                      converge=(*CONVERGE, "runner.early_stop_patience=3")),
+                      converge=("runner.epochs=200", *CONVERGE, "runner.early_stop_patience=3")),
     "beauty": Dataset("Amazon Beauty as S3-Rec/ICLRec preprocessed it (22,363 users x 12,101 items, 198k "
                       "interactions in time order, no times; leave-one-out)",
                       {"data_format": "user_items", "train_data_dir": f"{SHARED}/seqrec-s3rec/Beauty.txt.gz",
                        "test_data_dir": "null", "eval_protocol": "full", "topk": "[10,20]"},
                       ("hr@10", "ndcg@10", "hr@20", "ndcg@20"),
                       "ICLRec HR@10 0.0744, NDCG@10 0.0403, HR@20 0.1058, NDCG@20 0.0483 (ICLRec README)",
-                      converge=(*CONVERGE, "runner.early_stop_patience=2")),  # 22k validation users: less noise
+                      # at most 50 epochs (a full-softmax epoch of SASRec is ~46 s here); 22k validation users
+                      converge=("runner.epochs=50", *CONVERGE, "runner.early_stop_patience=2")),
     "guard": Dataset("ML-100k sequences, short runs of small models (GUARD_MODELS): the test-suite quality guard",
                      ML100K, ("hr@10", "ndcg@10")),
 }

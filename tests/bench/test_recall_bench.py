@@ -70,11 +70,11 @@ def test_overrides_name_only_what_the_config_lacks():
 
 
 def test_iterative_models_converge_on_leave_one_out_data():
-    """Up to 200 epochs early-stopped on validation on ml100k and beauty; a closed-form fit (epochs 1) stays one
+    """Up to 200 (50) epochs early-stopped on validation on ml100k (beauty); a closed-form fit (epochs 1) stays one
     epoch, ML-1M (no validation split) keeps the config's epochs, and --epochs still wins."""
-    for dataset, patience in (("ml100k", 3), ("beauty", 2)):
+    for dataset, epochs, patience in (("ml100k", 200, 3), ("beauty", 50, 2)):
         cfg = load_run_config("bpr_mf", run_overrides("bpr_mf", dataset, 1, None))
-        assert (cfg.runner.epochs, cfg.runner.eval_interval, cfg.runner.early_stop_patience) == (200, 5, patience)
+        assert (cfg.runner.epochs, cfg.runner.eval_interval, cfg.runner.early_stop_patience) == (epochs, 5, patience)
         assert load_run_config("ease", run_overrides("ease", dataset, 1, None)).runner.epochs == 1
     assert load_run_config("bpr_mf", run_overrides("bpr_mf", "ml1m", 1, None)).runner.epochs == 15
     assert load_run_config("bpr_mf", run_overrides("bpr_mf", "ml100k", 1, 4)).runner.epochs == 4
