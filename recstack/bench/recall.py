@@ -75,11 +75,11 @@ DATASETS = {
                      "topk": "[20]"},
                     ("recall@20", "ndcg@20"),
                     "UltraGCN Recall@20 0.2787, NDCG@20 0.2642 (UltraGCN paper, Table 3)",
-                    note="The split holds out random items of each user (LCFN's protocol) and has no validation "
-                         "split, so every model runs its config's epochs. Next-item models (als_rnn, bert4rec, "
-                         "gru4rec, rnn_predictor, sasrec, srgnn) learn what follows a user's most recent items, "
-                         "which this split does not ask: their rows are far below the CF models here; ML-100k and "
-                         "Beauty are their tables."),
+                    note="The split holds out random items of each user (LCFN's protocol), its lines are not in time "
+                         "order and it has no validation split, so every model runs its config's epochs. Next-item "
+                         "models (als_rnn, bert4rec, gru4rec, rnn_predictor, sasrec, srgnn) learn what follows a "
+                         "user's latest items, which this file cannot tell: their rows are far below the CF "
+                         "models here; ML-100k and Beauty are their tables."),
     "ml100k": Dataset("MovieLens-100k sequences (943 users x 1,682 items, each user's ratings in time order as "
                       "implicit feedback; leave-one-out: last item test, second-to-last validation)",
                       ML100K, ("hr@10", "ndcg@10", "hr@20", "ndcg@20"),
