@@ -5,6 +5,9 @@ Field-aware embeddings (a vector per feature and other field) are re-weighted by
 the interaction; the field-aware pairs v_{i,j} * v_{j,i} (Hadamard, the paper's better variant, or their inner
 product) feed an MLP whose logit adds to a first-order term. Dense features are fields (value-scaled vectors),
 as in PaddleRec's reproduction.
+Each MLP input multiplies four factors that scale with the embeddings (two vectors, two CENet weights from a
+bias-free ReLU excitation): start the field-aware table at a larger `embedding_init_std` (0.3 in the Frappe
+config) and leave out batch norm, whose epsilon swamps inputs of ~1e-11 at the default 1e-2.
 Shapes: sparse [B, F], dense [B, D] -> field-aware [B, F + D, F + D, dim] -> pairs [B, P, dim] (P = F'(F'-1)/2,
 F' = F + D) -> flat [B, P dim] (or [B, P] for inner) -> logit [B].
 """
