@@ -298,7 +298,9 @@ def markdown(rows: list[dict], models: list[str], env: dict) -> str:
              "Full ranking over every item with the user's train (and validation) items excluded. Mean ± sample std "
              "over seeds (std 0 for deterministic models; one seed shows the mean alone); with one held-out item, "
              "HR@20 is Recall@20. s/run is wall time on a shared machine, CPU s/run the process's CPU time "
-             "(OMP_NUM_THREADS in the commands).", "",
+             "(OMP_NUM_THREADS in the commands). Retrieval of exported embeddings through FAISS (exact, IVF, "
+             "HNSW: recall@100 against exact search, build time, queries/s) is in `index.md` (`recstack bench "
+             "index`).", "",
              f"Environment: {env.get('host')}, {env.get('cores')} cores ({env.get('cpu')}), torch {env.get('torch')}, "
              f"load average {env.get('load_average')} at the last write, {env.get('date')}.", ""]
     for name in TABLED:
