@@ -4,6 +4,7 @@
     recstack bench recall --models sasrec,bert4rec --datasets beauty --seeds 2024 --skip-done
     recstack bench recall --models lightgcn --datasets own     # each model on its own config's dataset only
     recstack bench recall --datasets guard     # the test-suite guard -> docs/benchmarks/recall_guard.json
+    recstack bench recall --report-only        # rewrite recall.md from recall.json, training nothing
 
 Datasets (full ranking over every item, the user's train and validation items excluded):
   ml1m     the LCFN/UltraGCN ML-1M implicit split, a test file per user: Recall@20, NDCG@20
@@ -38,7 +39,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
@@ -216,12 +217,15 @@ def merge_run(path: Path, run: dict) -> None:
         runs = [r for r in results["runs"] if run_key(r) != run_key(run)] + [run]
         return {"environment": environment(), "rows": summarize(runs), "runs": runs}
 
-    def table(results: dict) -> None:
-        if path.name == "recall.json":
-            markdown_text = markdown(results["rows"], recall_models(), results["environment"])
-            write_atomic(path.with_name("recall.md"), markdown_text)
+    update_results(path, add, lambda: {"runs": []}, markdown_file(path))
 
-    update_results(path, add, lambda: {"runs": []}, table)
+
+def markdown_file(path: Path) -> Callable[[dict], None]:
+    """What rewrites recall.md beside `path` from its contents (nothing for the guard's file)."""
+    def write(results: dict) -> None:
+        if path.name == "recall.json":
+            write_atomic(path.with_name("recall.md"), markdown(results["rows"], recall_models(), results["environment"]))
+    return write
 
 
 def environment() -> dict:
@@ -361,8 +365,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder of recall.json + recall.md (and recall_guard.json)")
     parser.add_argument("--skip-done", action="store_true",
                         help="skip runs already in the results file with the same command")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: rewrite recall.md from the runs in recall.json")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    if args.report_only:
+        path = Path(args.out) / "recall.json"
+        if not path.exists():
+            parser.error(f"--report-only: no results file {path}")
+        update_results(path, lambda results: {**results, "rows": summarize(results["runs"])}, dict, markdown_file(path))
+        print(path.with_name("recall.md").read_text())
+        return
     datasets = choose(parser, "--datasets", args.datasets, list(DATASETS), {"all": list(TABLED), "own": ["own"]})
     guard_only = datasets == ["guard"]
     models = choose(parser, "--models", args.models, recall_models(),

@@ -194,3 +194,16 @@ def test_quality_has_not_regressed_below_the_recorded_guard(model):
         assert fresh["test"][metric] >= guard_floor(row, metric), (
             f"{model}: test {metric} {fresh['test'][metric]:.4f} fell more than 3 std below the recorded "
             f"{mean:.4f} ± {std:.4f} ({DATASETS['guard'].title})")
+
+
+def test_report_only_rewrites_the_table_without_training(tmp_path, monkeypatch, capsys):
+    calls: list = []
+    fake_runs(monkeypatch, calls)
+    with pytest.raises(SystemExit):
+        main(["--report-only", "--out", str(tmp_path)])  # no results file yet
+    assert "no results file" in capsys.readouterr().err
+    main(["--models", "bpr_mf", "--datasets", "ml100k", "--seeds", "1,2", "--out", str(tmp_path)])
+    (tmp_path / "recall.md").unlink()
+    calls.clear()
+    main(["--report-only", "--out", str(tmp_path)])
+    assert calls == [] and "| bpr_mf | 2* |" in (tmp_path / "recall.md").read_text()
