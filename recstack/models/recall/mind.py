@@ -1,6 +1,7 @@
 """MIND: multi-interest network with dynamic routing (Li et al., CIKM 2019).
 
-history [B, L] (the items before the target) -> item vectors e_i -> B2I dynamic routing: shared bilinear map
+history [B, L] (a training pair's history as in `youtube_dnn`: by default the user's latest items without the
+target, what evaluation reads; `train_history: preceding` for the items before it) -> item vectors e_i -> B2I dynamic routing: shared bilinear map
 û_i = S e_i, routing logits b [K, L] from a fixed N(0, 1) draw, for routing_iterations rounds
     w = softmax over interests of b,   c_k = squash(sum_i w_ki û_i),   b_ki += c_k . û_i
 -> a two-layer ReLU network per capsule -> interests [B, K, d]. A user with n history items keeps
@@ -14,17 +15,19 @@ Defaults: K = 4, 3 routing iterations, attention_pow 2, history 50, sampled soft
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Iterator, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from recstack.data.batch import Batch
-from recstack.data.interactions import InteractionSchema
+from recstack.data.interactions import InteractionData, InteractionSchema
 from recstack.models.base import register
 from recstack.models.recall.base import RecallModel, RecallParams
 from recstack.models.recall.blocks import IdEmbedding
+from recstack.models.recall.youtube_dnn import pair_batches_with_latest_history
 
 
 class MINDParams(RecallParams):
@@ -35,6 +38,7 @@ class MINDParams(RecallParams):
     routing_iterations: int = 3
     attention_pow: float = 2.0
     dynamic_interests: bool = True
+    train_history: Literal["latest", "preceding"] = "latest"
 
 
 def squash(vectors: torch.Tensor) -> torch.Tensor:
@@ -54,6 +58,9 @@ class MIND(RecallModel):
         self.bilinear = nn.Linear(dim, dim, bias=False)
         self.register_buffer("initial_logits", torch.randn(interests, params.history_length))
         self.interest_mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.ReLU(), nn.Linear(4 * dim, dim))
+
+    def training_batches(self, data: InteractionData, batch_size: int, rng: np.random.Generator) -> Iterator[Batch]:
+        return pair_batches_with_latest_history(self, data, batch_size, rng)
 
     def interests(self, history: torch.Tensor) -> torch.Tensor:
         """history [B, L] -> interest capsules [B, K, d]."""
