@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> dict:
         data = None
         for model in models:
             for seed in map(int, args.seeds.split(",")):
-                done = load_results(out / "rank.json")["runs"].get(dataset, {}).get(model, {})  # others may add
-                if args.skip_done and str(seed) in done:
+                if args.skip_done and str(seed) in load_results(out / "rank.json")["runs"].get(dataset, {}).get(
+                        model, {}):  # re-read: a side-by-side invocation may have added it
                     continue
                 cfg = run_config(dataset, model, seed, args.threads, Path("/tmp") / "recstack-bench-rank")
                 data = data or load_data(cfg, train=True, test=True, valid=True)

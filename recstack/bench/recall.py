@@ -52,10 +52,6 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = "../shared/data"  # relative to the repo root, where the listed commands run
 ML100K = {"data_format": "movielens_sequence", "train_data_dir": f"{SHARED}/ml-100k", "test_data_dir": "null",
           "eval_protocol": "full", "topk": "[10,20]"}
-# On leave-one-out data every model trained epoch by epoch runs until its validation NDCG@20 stops improving (best.json
-# keeps the best evaluation): an epoch count sized for one dataset under-trains on another (SASRec's 10 Beauty epochs
-# are 40 steps on ML-100k's 943 users: HR@10 0.081, against 0.173 trained to convergence).
-CONVERGE = ("runner.eval_interval=5",)
 
 
 @dataclass(frozen=True)
@@ -64,7 +60,10 @@ class Dataset:
     runner: dict[str, str]  # runner settings, as `-o runner.<key>=<value>` (paths relative to the repo root)
     columns: tuple[str, ...]  # the metrics tabled, the first one sorts the rows
     published: str = ""  # the best figure published on the same files
-    converge: tuple[str, ...] = ()  # overrides for models trained epoch by epoch (config epochs > 1)
+    # On leave-one-out data every model trained epoch by epoch (config epochs > 1) runs until its validation NDCG@20
+    # stops improving (best.json keeps the best evaluation): an epoch count sized for one dataset under-trains on
+    # another (SASRec's 10 Beauty epochs are 40 steps on ML-100k's 943 users: HR@10 0.081, converged 0.173).
+    converge: tuple[str, ...] = ()
     note: str = ""  # what a reader of the table must know about the split
 
 
@@ -84,7 +83,7 @@ DATASETS = {
     "ml100k": Dataset("MovieLens-100k sequences (943 users x 1,682 items, each user's ratings in time order as "
                       "implicit feedback; leave-one-out: last item test, second-to-last validation)",
                       ML100K, ("hr@10", "ndcg@10", "hr@20", "ndcg@20"),
-                      converge=("runner.epochs=200", *CONVERGE, "runner.early_stop_patience=3")),
+                      converge=("runner.epochs=200", "runner.eval_interval=5", "runner.early_stop_patience=3")),
     "beauty": Dataset("Amazon Beauty as S3-Rec/ICLRec preprocessed it (22,363 users x 12,101 items, 198k "
                       "interactions in time order, no times; leave-one-out)",
                       {"data_format": "user_items", "train_data_dir": f"{SHARED}/seqrec-s3rec/Beauty.txt.gz",
@@ -92,7 +91,7 @@ DATASETS = {
                       ("hr@10", "ndcg@10", "hr@20", "ndcg@20"),
                       "ICLRec HR@10 0.0744, NDCG@10 0.0403, HR@20 0.1058, NDCG@20 0.0483 (ICLRec README)",
                       # at most 50 epochs (a full-softmax epoch of SASRec is ~46 s here); 22k validation users
-                      converge=("runner.epochs=50", *CONVERGE, "runner.early_stop_patience=2")),
+                      converge=("runner.epochs=50", "runner.eval_interval=5", "runner.early_stop_patience=2")),
     "guard": Dataset("ML-100k sequences, short runs of small models (GUARD_MODELS): the test-suite quality guard",
                      ML100K, ("hr@10", "ndcg@10")),
 }
@@ -227,7 +226,8 @@ def markdown_file(path: Path) -> Callable[[dict], None]:
     """What rewrites recall.md beside `path` from its contents (nothing for the guard's file)."""
     def write(results: dict) -> None:
         if path.name == "recall.json":
-            write_atomic(path.with_name("recall.md"), markdown(results["rows"], recall_models(), results["environment"]))
+            text = markdown(results["rows"], recall_models(), results["environment"])
+            write_atomic(path.with_name("recall.md"), text)
     return write
 
 
