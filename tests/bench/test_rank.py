@@ -33,6 +33,13 @@ def test_every_rank_model_has_a_committed_config_with_the_bars_recipe(dataset, t
     assert set(BARS_FRAPPE) <= set(rank_models())
 
 
+def test_every_rank_model_has_its_own_config_for_the_synthetic_table(tmp_path):
+    # the synthetic rows train from configs/rank/<model>.yaml (afn once had only frappe/ml100k configs)
+    for model in rank_models():
+        cfg = run_config("synthetic", model, seed=1, threads=1, out=tmp_path)
+        assert cfg.model == model and cfg.runner.data_format == "synthetic"
+
+
 def test_ml100k_validation_rows_come_from_train_and_the_test_split_is_the_issues(tmp_path):
     cfg = run_config("ml100k", "deepfm", seed=1, threads=1, out=tmp_path)
     data = load_data(cfg, train=True, test=True, valid=True)
