@@ -62,3 +62,25 @@ def update_results(path: Path, change: Callable[[dict], dict], empty: Callable[[
         write_atomic(path, json.dumps(results, indent=1, sort_keys=True))
         reports(results)
     return results
+
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS_DIR = REPO / "docs" / "benchmarks"  # the committed results; only they rewrite the repo's README
+
+
+def readme_for(out: Path) -> Path | None:
+    """The README whose summary blocks a benchmark writing into `out` keeps current: the repo's own when `out` is
+    the committed results folder, none otherwise (a scratch --out never touches the repo)."""
+    return REPO / "README.md" if out.resolve() == RESULTS_DIR.resolve() else None
+
+
+def replace_block(path: Path, name: str, text: str) -> None:
+    """Rewrites what lies between the lines `<!-- name -->` and `<!-- /name -->` in `path` with `text`
+    (atomically); the markers stay, so the block can be rewritten again. Missing markers are an error naming them."""
+    begin, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    content = path.read_text()
+    start, stop = content.find(begin), content.find(end)
+    if start < 0 or stop < start:
+        raise ValueError(f"{path}: no '{begin}' ... '{end}' block to write the {name} summary into")
+    start += len(begin)
+    write_atomic(path, content[:start] + "\n" + text.strip("\n") + "\n" + content[stop:])

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 import recstack
-from recstack.bench.common import cpu_model, update_results
+from recstack.bench.common import cpu_model, readme_for, replace_block, update_results
 from recstack.config import RunConfig, load_config
 from recstack.data.datasets import DataBundle, load_data
 from recstack.data.loader import BatchLoader
@@ -150,8 +150,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--models-page", default=str(REPO / "docs" / "models.md"),
                         help="the models page (table of models, papers, configs, results) rewritten after each run")
     parser.add_argument("--skip-done", action="store_true", help="skip runs already in rank.json")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: rewrite rank.md, the models page and the README summary from rank.json")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    if args.report_only:
+        path = Path(args.out) / "rank.json"
+        if not path.exists():
+            parser.error(f"--report-only: no results file {path}")
+        return update_results(path, lambda results: results, dict, partial(write_reports, Path(args.out), args))
     command = "recstack bench rank " + shlex.join(argv)
     models = rank_models() if args.models == "all" else args.models.split(",")
     unknown = sorted(set(models) - set(rank_models()) | set(args.datasets.split(",")) - set(DATASETS))
@@ -185,9 +192,11 @@ def add_run(dataset: str, model: str, seed: int, run: dict, threads: int, result
 
 
 def write_reports(out: Path, args: argparse.Namespace, results: dict) -> None:
-    """rank.md and the models page, from rank.json's contents."""
+    """rank.md, the models page and (for the committed results) the README's summary, from rank.json's contents."""
     write_atomic(out / "rank.md", markdown(results))
     write_atomic(Path(args.models_page), models_page(results))
+    if readme := readme_for(out):
+        replace_block(readme, README_BLOCK, readme_summary(results))
 
 
 def environment(threads: int) -> dict:
@@ -268,6 +277,50 @@ def markdown(results: dict) -> str:
     lines += ["## Commands that produced these rows", "", "Each run under `nice -n 19` with `RECSTACK_CACHE` set;"
               " rows already in the JSON are kept when a later command adds others.", "",
               *[f"- `{c}`" for c in commands], ""]
+    return "\n".join(lines)
+
+
+README_BLOCK = "recstack bench rank"
+
+
+def readme_summary(results: dict) -> str:
+    """The README's digest of rank.md: test AUC of every model on each dataset, beside BARS, and what it meets."""
+    rows = {name: {m: aggregate(r) for m, r in results["runs"].get(name, {}).items()} for name in DATASETS}
+
+    def auc(name: str, model: str) -> str:
+        row = rows[name].get(model)
+        return "–" if row is None else f"{_pm(row['auc'], row['auc_std'], len(row['seeds']))} ({len(row['seeds'])})"
+
+    frappe, ml100k = rows["frappe"], rows["ml100k"]
+    lines = ["| model | Frappe_x1 test AUC (seeds) | BARS | Δ | ML-100k CTR test AUC (seeds) | synthetic test AUC (seeds) |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for model in sorted(rank_models(), key=lambda m: -frappe[m]["auc"] if m in frappe else 0.0):
+        bars = [f"{BARS_FRAPPE[model]:.4f}", f"{frappe[model]['auc'] - BARS_FRAPPE[model]:+.4f}"] \
+            if model in BARS_FRAPPE and model in frappe else ["", ""]
+        lines.append(f"| {model} | {auc('frappe', model)} | {' | '.join(bars)} | {auc('ml100k', model)} | "
+                     f"{auc('synthetic', model)} |")
+    both = [m for m in rank_models() if m in frappe and m in ml100k]
+    few = sorted(m for name in ("frappe", "ml100k", "synthetic") for m in rank_models()
+                 if len(rows[name].get(m, {}).get("seeds", [])) < 3)
+    close = [m for m in BARS_FRAPPE if m in frappe and abs(frappe[m]["auc"] - BARS_FRAPPE[m]) <= 0.002]
+    lines.append("")
+    lines.append(f"{len(both)} of {len(rank_models())} models have trained and tested on both real data sets from "
+                 f"their committed configs. {len(close)} of the {len(BARS_FRAPPE)} BARS models are within 0.002 of "
+                 "their BARS test AUC.")
+    if frappe:
+        best = max(frappe, key=lambda m: frappe[m]["auc"])
+        verdict = "at or above" if frappe[best]["auc"] >= max(BARS_FRAPPE.values()) else "below"
+        lines[-1] += (f" The best Frappe_x1 model ({best}, {frappe[best]['auc']:.4f}) is {verdict} BARS' best "
+                      f"{max(BARS_FRAPPE.values()):.4f}.")
+    if ml100k:
+        best = max(ml100k, key=lambda m: ml100k[m]["auc"])
+        deepfm = f"DeepFM {ml100k['deepfm']['auc']:.4f} (FuxiCTR's 0.7906); " if "deepfm" in ml100k else ""
+        lines[-1] += f" ML-100k CTR: {deepfm}best {best} {ml100k[best]['auc']:.4f}."
+    oracle = next((r.get("oracle_auc") for m in results["runs"].get("synthetic", {}).values() for r in m.values()
+                   if r.get("oracle_auc")), None)
+    if oracle:
+        lines[-1] += f" The synthetic rows' planted teacher reaches {oracle:.4f} (the best any model can)."
+    lines.append(f"Cells with fewer than 3 seeds: {len(few)} (`recstack bench rank --skip-done` adds them).")
     return "\n".join(lines)
 
 

@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from recstack.bench.common import cpu_model, update_results
+from recstack.bench.common import cpu_model, readme_for, replace_block, update_results
 from recstack.config import PATH_KEYS, RunConfig, load_config
 from recstack.train.checkpoint import write_atomic
 from recstack.train.recall import is_recall_model, train
@@ -223,11 +223,14 @@ def merge_run(path: Path, run: dict) -> None:
 
 
 def markdown_file(path: Path) -> Callable[[dict], None]:
-    """What rewrites recall.md beside `path` from its contents (nothing for the guard's file)."""
+    """What rewrites recall.md beside `path` from its contents, and the README's summary of it when `path` is the
+    committed results file (nothing for the guard's file)."""
     def write(results: dict) -> None:
         if path.name == "recall.json":
             text = markdown(results["rows"], recall_models(), results["environment"])
             write_atomic(path.with_name("recall.md"), text)
+            if readme := readme_for(path.parent):
+                replace_block(readme, README_BLOCK, readme_summary(results["rows"]))
     return write
 
 
@@ -318,6 +321,30 @@ def markdown(rows: list[dict], models: list[str], env: dict) -> str:
     for name in TABLED:
         lines += [f"- `{c}`" for r in rows if r["dataset"] == name for c in r["commands"]]
     return "\n".join(lines) + "\n"
+
+
+README_BLOCK = "recstack bench recall"
+README_TOP = 5
+
+
+def readme_summary(rows: list[dict]) -> str:
+    """The README's digest of recall.md: per tabled dataset, the top rows and every row with a published figure."""
+    lines = []
+    for name in TABLED:
+        spec = DATASETS[name]
+        ranked = sorted((r for r in rows if r["dataset"] == name), key=lambda r: -r["metrics"][spec.columns[0]][0])
+        if not ranked:
+            continue
+        shown = [r for i, r in enumerate(ranked) if i < README_TOP or r["published"]]
+        lines += [f"**{name}** (the top {README_TOP} and the models with a published figure, of {len(ranked)} run so "
+                  f"far; {spec.published or 'no published figure on these exact files'}):", "",
+                  f"| model | seeds | {' | '.join(spec.columns[:2])} | published on the same files |",
+                  "|---|---:|---:|---:|---|"]
+        lines += [f"| {r['model']} | {len(r['seeds'])} | "
+                  + " | ".join(cell(r["metrics"][c], len(r["seeds"])) for c in spec.columns[:2])
+                  + f" | {r['published']} |" for r in shown]
+        lines += ["", *([f"({len(ranked) - len(shown)} more rows in recall.md.)", ""] if len(ranked) > len(shown) else [])]
+    return "\n".join(lines)
 
 
 # ---- the command ---------------------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ import json
 import multiprocessing
 from pathlib import Path
 
-from recstack.bench.common import update_results
+import pytest
+
+from recstack.bench.common import REPO, RESULTS_DIR, readme_for, replace_block, update_results
 
 
 def add_runs(path: Path, name: str, count: int) -> None:
@@ -28,3 +30,20 @@ def test_reports_see_the_written_contents(tmp_path: Path) -> None:
     update_results(path, lambda results: {"runs": {**results["runs"], "x": 1}}, empty=lambda: {"runs": {}},
                    reports=seen.append)
     assert seen == [{"runs": {"x": 1}}] and json.loads(path.read_text()) == seen[0]
+
+
+def test_replace_block_rewrites_only_between_its_markers(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- t -->\nold table\n<!-- /t -->\noutro\n")
+    replace_block(readme, "t", "new table\n")
+    replace_block(readme, "t", "newer table")  # the markers stay, so it can be written again
+    assert readme.read_text() == "intro\n<!-- t -->\nnewer table\n<!-- /t -->\noutro\n"
+    with pytest.raises(ValueError, match=r"README.md: no '<!-- other -->'"):
+        replace_block(readme, "other", "x")
+
+
+def test_only_the_committed_results_rewrite_the_repo_readme(tmp_path: Path) -> None:
+    assert readme_for(RESULTS_DIR) == REPO / "README.md" and readme_for(tmp_path) is None
+    text = (REPO / "README.md").read_text()
+    for block in ("recstack bench rank", "recstack bench recall"):  # the blocks the benchmarks write exist
+        assert f"<!-- {block} -->" in text and f"<!-- /{block} -->" in text

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recstack.bench.rank import (BARS_FRAPPE, DATASETS, aggregate, guard_floor, main, markdown, rank_models,
+from recstack.bench.rank import (BARS_FRAPPE, DATASETS, aggregate, guard_floor, main, markdown, rank_models, readme_summary,
                                  run_config, train_and_test)
 from recstack.cli import main as cli_main
 from recstack.data.datasets import load_data
@@ -73,6 +73,32 @@ def test_markdown_compares_with_bars_and_names_rows_short_of_three_seeds():
     assert "Rows with fewer than 3 seeds: lr (1)." in text
     assert "Best at or above BARS' best 0.9861: no" in text and "torch 2.13.0" in text
     assert "fm" in text.split("Models not run on this dataset:")[1]
+
+
+def test_readme_summary_tables_every_model_and_states_what_it_meets():
+    run = {"logloss": 0.15, "train_samples_per_s": 5e4, "epochs": 12, "parameters": 60000, "oracle_auc": None}
+    results = {"runs": {
+        "frappe": {"finalmlp": {str(s): {**run, "auc": 0.9860 + d} for s, d in [(1, 0.0), (2, 0.0002), (3, 0.0004)]},
+                   "lr": {"1": {**run, "auc": 0.9300}}},
+        "ml100k": {"deepfm": {"1": {**run, "auc": 0.7950}}},
+        "synthetic": {"lr": {"1": {**run, "auc": 0.70, "oracle_auc": 0.79}}}}}
+    text = readme_summary(results)
+    assert text.startswith("| model |") and text.count("\n| ") == len(rank_models())  # a row per model
+    assert "| finalmlp | 0.9862 ± 0.0002 (3) | 0.9861 | +0.0001 | – | – |" in text
+    assert "| lr | 0.9300 (1) | 0.9356 | -0.0056 | – | 0.7000 (1) |" in text
+    assert text.index("| finalmlp |") < text.index("| lr |") < text.index("| deepfm |")  # Frappe AUC order
+    assert "1 of the 11 BARS models are within 0.002" in text and "(finalmlp, 0.9862) is at or above" in text
+    assert "DeepFM 0.7950" in text and "teacher reaches 0.7900" in text
+
+
+def test_report_only_rewrites_the_reports_without_training(tmp_path):
+    page = ["--models-page", str(tmp_path / "models.md")]
+    with pytest.raises(SystemExit):
+        main(["--report-only", "--out", str(tmp_path), *page])  # no rank.json yet
+    run = {"auc": 0.9, "logloss": 0.3, "train_samples_per_s": 1e4, "epochs": 3, "parameters": 10, "oracle_auc": None}
+    (tmp_path / "rank.json").write_text(json.dumps({"runs": {"guard": {"lr": {"1": run}}}}))
+    main(["--report-only", "--out", str(tmp_path), *page])
+    assert "| lr | 1 | 0.9000 |" in (tmp_path / "rank.md").read_text() and (tmp_path / "models.md").exists()
 
 
 def test_runs_merge_into_the_json_and_rerun_resumes(tmp_path):

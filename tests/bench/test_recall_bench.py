@@ -11,7 +11,7 @@ import pytest
 from recstack.bench import recall as bench
 from recstack.bench.recall import (DATASETS, GUARD_MODELS, SETTINGS, TABLED, UNSUPPORTED, guard_floor, is_done,
                                    load_run_config, load_runs, main, markdown, merge_run, own_dataset, planned,
-                                   recall_models, run_overrides, summarize, train_command)
+                                   readme_summary, recall_models, run_overrides, summarize, train_command)
 from recstack.models.base import available_models
 from recstack.train.recall import is_recall_model
 
@@ -108,6 +108,15 @@ def test_markdown_has_a_section_per_dataset_with_unsupported_rows_and_marks():
     assert "itemcf" in ml1m.split("Not run yet:")[1] and "bpr_mf" not in ml1m.split("Not run yet:")[1]
     assert "- `OMP_NUM_THREADS=1 recstack train -m configs/recall/bpr_mf.yaml -o runner.seed=2`" in text
     assert "- `recstack bench recall --models x`" in text
+
+
+def test_readme_summary_shows_the_top_rows_and_every_published_one():
+    runs = [run(f"m{i}", 1, 0.30 - 0.01 * i) for i in range(7)] + [run("lightgcn", s, 0.01 * s) for s in (1, 2)]
+    text = readme_summary(summarize(runs))
+    assert "**ml1m** (the top 5 and the models with a published figure, of 8 run so far; UltraGCN" in text
+    assert "| m0 | 1 | 0.3000 | 0.1500 |" in text and "| m4 |" in text and "| m5 |" not in text
+    assert "| lightgcn | 2 | 0.0150 ± 0.0071 |" in text and "LightGCN Recall@20 0.2576" in text  # published, shown
+    assert "(2 more rows in recall.md.)" in text and "**ml100k**" not in text  # datasets without runs are left out
 
 
 def fake_runs(monkeypatch, record: list):
