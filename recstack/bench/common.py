@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import platform
@@ -84,3 +85,9 @@ def replace_block(path: Path, name: str, text: str) -> None:
         raise ValueError(f"{path}: no '{begin}' ... '{end}' block to write the {name} summary into")
     start += len(begin)
     write_atomic(path, content[:start] + "\n" + text.strip("\n") + "\n" + content[stop:])
+
+
+def config_digest(path: Path) -> str:
+    """A short hash of a config file's bytes, kept with each benchmark run: --skip-done re-runs a cell whose config
+    changed since (runs recorded before digests were kept carry none and count as done)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 import recstack
-from recstack.bench.common import cpu_model, readme_for, replace_block, update_results
+from recstack.bench.common import config_digest, cpu_model, readme_for, replace_block, update_results
 from recstack.config import RunConfig, load_config
 from recstack.data.datasets import DataBundle, load_data
 from recstack.data.loader import BatchLoader
@@ -88,10 +88,13 @@ def rank_models() -> list[str]:
     return sorted(name for name, (cls, _) in available_models().items() if ".models.rank." in cls.__module__)
 
 
+def config_path(dataset: str, model: str) -> Path:
+    return REPO / "configs" / "rank" / DATASETS[dataset].config_dir / f"{model}.yaml"
+
+
 def run_config(dataset: str, model: str, seed: int, threads: int, out: Path) -> RunConfig:
     spec = DATASETS[dataset]
-    path = REPO / "configs" / "rank" / spec.config_dir / f"{model}.yaml"
-    return load_config(path, [*spec.overrides, f"runner.seed={seed}", f"runner.thread_num={threads}",
+    return load_config(config_path(dataset, model), [*spec.overrides, f"runner.seed={seed}", f"runner.thread_num={threads}",
                               "runner.progress_bar=false", f"runner.model_save_path={out / 'models'}"])
 
 
@@ -149,7 +152,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks"), help="folder of rank.json and rank.md")
     parser.add_argument("--models-page", default=str(REPO / "docs" / "models.md"),
                         help="the models page (table of models, papers, configs, results) rewritten after each run")
-    parser.add_argument("--skip-done", action="store_true", help="skip runs already in rank.json")
+    parser.add_argument("--skip-done", action="store_true",
+                        help="skip runs already in rank.json from the config as it is now")
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing: rewrite rank.md, the models page and the README summary from rank.json")
     argv = sys.argv[1:] if argv is None else argv
@@ -171,18 +175,25 @@ def main(argv: list[str] | None = None) -> dict:
         data = None
         for model in models:
             for seed in map(int, args.seeds.split(",")):
-                if args.skip_done and str(seed) in load_results(out / "rank.json")["runs"].get(dataset, {}).get(
-                        model, {}):  # re-read: a side-by-side invocation may have added it
+                digest = config_digest(config_path(dataset, model))
+                if args.skip_done and is_done(out / "rank.json", dataset, model, seed, digest):
                     continue
                 cfg = run_config(dataset, model, seed, args.threads, Path("/tmp") / "recstack-bench-rank")
                 data = data or load_data(cfg, train=True, test=True, valid=True)
                 print(f"[{datetime.datetime.now():%H:%M:%S}] {dataset} {model} seed {seed}", file=sys.stderr, flush=True)
-                run = {**train_and_test(cfg, data), "command": command}
+                run = {**train_and_test(cfg, data), "command": command, "config_sha": digest}
                 print(f"  test auc {run['auc']:.4f} logloss {run['logloss']:.4f}, {run['epochs']} epochs, "
                       f"{run['seconds']:.0f}s", file=sys.stderr, flush=True)
                 results = update_results(out / "rank.json", partial(add_run, dataset, model, seed, run, args.threads),
                                          empty=lambda: {"runs": {}}, reports=partial(write_reports, out, args))
     return results
+
+
+def is_done(path: Path, dataset: str, model: str, seed: int, digest: str) -> bool:
+    """Whether rank.json (re-read: a side-by-side invocation may have added it) has this run, made from the config
+    as it is now (runs recorded before digests were kept count as done)."""
+    run = load_results(path)["runs"].get(dataset, {}).get(model, {}).get(str(seed))
+    return run is not None and run.get("config_sha", digest) == digest
 
 
 def add_run(dataset: str, model: str, seed: int, run: dict, threads: int, results: dict) -> dict:

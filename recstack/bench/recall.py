@@ -20,8 +20,8 @@ metrics of the epoch best.json names (best validation NDCG on leave-one-out data
 its exact command is listed under the tables. Runs go seed by seed (every model and dataset on the first seed,
 then the next), and each finished run is merged into <out>/recall.json at once (re-read under a lock, so
 invocations may run side by side; the same model, dataset and seed replaces its earlier run), recall.md being
-rewritten from the whole file; `--skip-done` skips runs already there with the same command (other
---epochs or SETTINGS run again), so a long table is built across invocations and resumes after a stop.
+rewritten from the whole file; `--skip-done` skips runs already there with the same command and config
+contents (other --epochs, SETTINGS or an edited yaml run again), so a long table is built across invocations and resumes after a stop.
 UNSUPPORTED names the cells a model cannot run, with the reason; the table prints them as rows.
 """
 
@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from recstack.bench.common import cpu_model, readme_for, replace_block, update_results
+from recstack.bench.common import config_digest, cpu_model, readme_for, replace_block, update_results
 from recstack.config import PATH_KEYS, RunConfig, load_config
 from recstack.train.checkpoint import write_atomic
 from recstack.train.recall import is_recall_model, train
@@ -187,7 +187,8 @@ def run_one(model: str, dataset: str, seed: int, epochs: int | None, threads: in
         best = json.loads((Path(folder) / "best.json").read_text())
     return {"model": model, "dataset": dataset, "seed": seed, "epoch": best["epoch"],
             "epochs_run": reports[-1]["epoch"] + 1, "test": best["test"], "seconds": seconds,
-            "cpu_seconds": cpu_seconds, "command": f"OMP_NUM_THREADS={threads} {train_command(model, overrides)}"}
+            "cpu_seconds": cpu_seconds, "command": f"OMP_NUM_THREADS={threads} {train_command(model, overrides)}",
+            "config_sha": config_digest(config_path(model))}
 
 
 # ---- results: recall.json / recall_guard.json, merged run by run --------------------------------------------
@@ -205,11 +206,11 @@ def run_key(run: dict) -> tuple[str, str, int]:
 
 
 def is_done(path: Path, model: str, dataset: str, seed: int, epochs: int | None) -> bool:
-    """Whether the results file has this run, made by the command it would run now (threads aside): a run made
-    with other epochs or settings is not done."""
-    wanted = train_command(model, run_overrides(model, dataset, seed, epochs))
+    """Whether the results file has this run, made by the command it would run now (threads aside) from the config
+    as it is now: a run made with other epochs, settings or config contents is not done."""
+    wanted, digest = train_command(model, run_overrides(model, dataset, seed, epochs)), config_digest(config_path(model))
     return any(run_key(r) == (model, dataset, seed) and r["command"].partition(" ")[2] == wanted
-               for r in load_runs(path))
+               and r.get("config_sha", digest) == digest for r in load_runs(path))
 
 
 def merge_run(path: Path, run: dict) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from recstack.bench.rank import (BARS_FRAPPE, DATASETS, aggregate, guard_floor, main, markdown, rank_models, readme_summary,
-                                 run_config, train_and_test)
+from recstack.bench.common import config_digest
+from recstack.bench.rank import (BARS_FRAPPE, DATASETS, aggregate, config_path, guard_floor, is_done, main, markdown,
+                                 rank_models, readme_summary, run_config, train_and_test)
 from recstack.cli import main as cli_main
 from recstack.data.datasets import load_data
 
@@ -99,6 +100,16 @@ def test_report_only_rewrites_the_reports_without_training(tmp_path):
     (tmp_path / "rank.json").write_text(json.dumps({"runs": {"guard": {"lr": {"1": run}}}}))
     main(["--report-only", "--out", str(tmp_path), *page])
     assert "| lr | 1 | 0.9000 |" in (tmp_path / "rank.md").read_text() and (tmp_path / "models.md").exists()
+
+
+def test_skip_done_reruns_a_cell_whose_config_changed(tmp_path):
+    path = tmp_path / "rank.json"
+    path.write_text(json.dumps({"runs": {"frappe": {"lr": {"1": {"auc": 0.93, "config_sha": "aaa"},
+                                                           "2": {"auc": 0.93}}}}}))
+    assert is_done(path, "frappe", "lr", 1, "aaa") and not is_done(path, "frappe", "lr", 1, "bbb")
+    assert is_done(path, "frappe", "lr", 2, "bbb")  # recorded before digests were kept
+    assert not is_done(path, "frappe", "lr", 3, "aaa") and not is_done(path, "ml100k", "lr", 1, "aaa")
+    assert config_digest(config_path("frappe", "lr")) != config_digest(config_path("ml100k", "lr"))
 
 
 def test_runs_merge_into_the_json_and_rerun_resumes(tmp_path):

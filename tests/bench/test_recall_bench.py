@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from recstack.bench import recall as bench
+from recstack.bench.common import config_digest
 from recstack.bench.recall import (DATASETS, GUARD_MODELS, SETTINGS, TABLED, UNSUPPORTED, guard_floor, is_done,
                                    load_run_config, load_runs, main, markdown, merge_run, own_dataset, planned,
                                    readme_summary, recall_models, run_overrides, summarize, train_command)
@@ -169,6 +170,19 @@ def test_a_run_is_done_only_by_the_same_command_whatever_the_threads(tmp_path):
     merge_run(path, {**two, "command": two["command"].replace("OMP_NUM_THREADS=1", "OMP_NUM_THREADS=2")})
     assert is_done(path, "bpr_mf", "ml1m", 1, None) and is_done(path, "bpr_mf", "ml1m", 2, None)
     assert not is_done(path, "bpr_mf", "ml1m", 1, 3) and not is_done(path, "bpr_mf", "ml100k", 1, None)
+
+
+def test_a_run_from_an_edited_config_is_not_done(tmp_path, monkeypatch):
+    config = tmp_path / "bpr_mf.yaml"
+    config.write_text(bench.config_path("bpr_mf").read_text())
+    monkeypatch.setattr(bench, "config_path", lambda model: config)
+    path, overrides = tmp_path / "recall.json", run_overrides("bpr_mf", "ml1m", 1, None)
+    merge_run(path, {**run("bpr_mf", 1, 0.2, overrides=overrides), "config_sha": config_digest(config)})
+    assert is_done(path, "bpr_mf", "ml1m", 1, None)
+    config.write_text(config.read_text().replace("epochs:", "epochs: 7 #"))
+    assert not is_done(path, "bpr_mf", "ml1m", 1, None)
+    merge_run(path, run("bpr_mf", 1, 0.2, overrides=overrides))  # recorded before digests were kept
+    assert is_done(path, "bpr_mf", "ml1m", 1, None)
 
 
 def test_guard_runs_go_to_their_own_file(tmp_path, monkeypatch):
