@@ -6,8 +6,9 @@ the interaction; the field-aware pairs v_{i,j} * v_{j,i} (Hadamard, the paper's 
 product) feed an MLP whose logit adds to a first-order term. Dense features are fields (value-scaled vectors),
 as in PaddleRec's reproduction.
 Each MLP input multiplies four factors that scale with the embeddings (two vectors, two CENet weights from a
-bias-free ReLU excitation): start the field-aware table at a larger `embedding_init_std` (0.3 in the Frappe
-config) and leave out batch norm, whose epsilon swamps inputs of ~1e-11 at the default 1e-2.
+bias-free ReLU excitation): at the library's usual init std 1e-2 they are ~1e-11, below batch norm's epsilon
+and Adam's, and the deep part never trains (Frappe_x1 0.9332, below LR). So this model's defaults start the
+field-aware table at std 0.3 and leave batch norm out (Frappe_x1 0.9788 ± 0.0015, docs/benchmarks/rank.md).
 Shapes: sparse [B, F], dense [B, D] -> field-aware [B, F + D, F + D, dim] -> pairs [B, P, dim] (P = F'(F'-1)/2,
 F' = F + D) -> flat [B, P dim] (or [B, P] for inner) -> logit [B].
 """
@@ -26,6 +27,8 @@ from recstack.models.base import SingleTaskModel, register
 
 
 class FATDeepFFMParams(HyperParameters):
+    embedding_init_std: float = 0.3  # see the module docstring: four embedding-scale factors per MLP input
+    batch_norm: bool = False
     reduction_ratio: float = 1.0  # CENet's excitation narrowing (PaddleRec's reproduction uses 1)
     interaction: Literal["hadamard", "inner"] = "hadamard"
 
