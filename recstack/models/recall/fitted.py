@@ -61,6 +61,13 @@ def user_rows(data: InteractionData, batch_size: int, rng: np.random.Generator) 
         yield user_batch(chunk, data.train, int(lengths[chunk].max()))
 
 
+def sparse_rows_score(users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    """users [B, D] @ items [M, D].T for user rows that are mostly zeros (multi-hot histories, k-neighbour rows):
+    a sparse product over contiguous rows of items.T. On Beauty's 12k items, a chunk of 1,386 seven-item users
+    takes ~1.5 s with the transpose copy against ~13 s dense, one thread."""
+    return torch.sparse.mm(users.to_sparse(), items.T.contiguous())
+
+
 class ItemToItemModel(RecallModel):
     """score(u, i) = sum over the user's items j of W[j, i], one [N + 1, N + 1] item-item matrix W (ItemCF's
     similarities, EASE's regression weights). As embeddings: the user is their 0/1 row x_u [N + 1], item i is
@@ -81,3 +88,6 @@ class ItemToItemModel(RecallModel):
 
     def item_embedding(self, item_ids: torch.Tensor) -> torch.Tensor:
         return self.item_weights.T[item_ids]
+
+    def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        return sparse_rows_score(users, items) if items.dim() == 2 else super().score(users, items)

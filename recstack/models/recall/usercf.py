@@ -17,7 +17,7 @@ from recstack.data.batch import Batch
 from recstack.data.interactions import InteractionData, InteractionSchema
 from recstack.models.base import register
 from recstack.models.recall.base import RecallModel, RecallParams
-from recstack.models.recall.fitted import interaction_matrix, keep_top_k, multi_hot
+from recstack.models.recall.fitted import interaction_matrix, keep_top_k, multi_hot, sparse_rows_score
 
 
 class UserCFParams(RecallParams):
@@ -55,3 +55,6 @@ class UserCF(RecallModel):
 
     def item_embedding(self, item_ids: torch.Tensor) -> torch.Tensor:
         return self.item_users[item_ids]
+
+    def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        return sparse_rows_score(users, items) if items.dim() == 2 else super().score(users, items)

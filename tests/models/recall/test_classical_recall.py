@@ -109,6 +109,21 @@ def test_itemcf_is_cosine_kept_to_top_k(walks):
         assert cosine[row][kept[row]].min() >= cosine[row][~kept[row]].max() - 1e-9
 
 
+def test_item_to_item_scores_sum_the_history_rows_of_the_weights(walks):
+    model, data = fitted("ease", walks, {"l2": 3.0})
+    users = np.array([0, 5, 9])
+    catalogue = model.item_embedding(torch.arange(data.num_items + 1))
+    scores = model.score(model.user_embedding(user_batch(users, data.train, 20)), catalogue)
+    weights = model.item_weights.double().numpy()
+    for row, user in enumerate(users):
+        history = data.train.last(np.array([user]), 20)[0]
+        expected = weights[np.unique(history[history > 0])].sum(0)
+        np.testing.assert_allclose(scores[row].numpy(), expected, atol=1e-5)
+    pairs = catalogue[torch.tensor([[1, 2]] * 3)]  # the sampled protocol's [B, C, N + 1] candidates
+    sampled = model.score(model.user_embedding(user_batch(users, data.train, 20)), pairs)
+    np.testing.assert_allclose(sampled.numpy(), scores[:, 1:3].numpy(), atol=1e-5)
+
+
 def test_usercf_scores_match_brute_force(walks):
     model, data = fitted("usercf", walks, {"num_neighbours": 5})
     users = np.array([0, 7])
