@@ -7,7 +7,10 @@ Each (dataset, model, seed) trains from a committed config (DATASETS names the c
 overrides this benchmark adds), early-stops on the validation data, restores the best validation epoch's
 weights and scores the test data once. Every finished run is merged into <out>/rank.json at once (runs
 already there for other models/seeds are kept, the same run is replaced), so an interrupted or partial
-table resumes by running the missing rows; <out>/rank.md is rewritten from the whole JSON each time.
+table resumes by running the missing rows (--skip-done; a run whose config changed since is not done);
+<out>/rank.md is rewritten from the whole JSON each time (and the README's summary, for the committed results).
+A config named <model>.<variant>.yaml beside a model's (configs/rank/frappe/finalmlp.emb16.yaml) is a tuned
+variant with its own row, so the model's row keeps the published recipe it is compared with.
 The `guard` dataset (tiny synthetic rows, seconds per model) is what tests/bench/test_rank.py re-trains
 to catch quality regressions against the values recorded here.
 """
@@ -88,6 +91,20 @@ def rank_models() -> list[str]:
     return sorted(name for name, (cls, _) in available_models().items() if ".models.rank." in cls.__module__)
 
 
+def variants(dataset: str) -> list[str]:
+    """Tuned variants tabled beside a model on one dataset: configs/rank/<dir>/<model>.<variant>.yaml (e.g.
+    finalmlp.emb16), each its own row, so a model's row keeps the published recipe it is compared with."""
+    spec = DATASETS[dataset]
+    if not spec.config_dir:
+        return []
+    return sorted(p.stem for p in (REPO / "configs" / "rank" / spec.config_dir).glob("*.*.yaml"))
+
+
+def base_model(row: str) -> str:
+    """The registered model a table row trains: finalmlp.emb16 -> finalmlp."""
+    return row.split(".")[0]
+
+
 def config_path(dataset: str, model: str) -> Path:
     return REPO / "configs" / "rank" / DATASETS[dataset].config_dir / f"{model}.yaml"
 
@@ -164,8 +181,10 @@ def main(argv: list[str] | None = None) -> dict:
             parser.error(f"--report-only: no results file {path}")
         return update_results(path, lambda results: results, dict, partial(write_reports, Path(args.out), args))
     command = "recstack bench rank " + shlex.join(argv)
-    models = rank_models() if args.models == "all" else args.models.split(",")
-    unknown = sorted(set(models) - set(rank_models()) | set(args.datasets.split(",")) - set(DATASETS))
+    datasets = args.datasets.split(",")
+    known = rank_models() + sorted({v for d in datasets if d in DATASETS for v in variants(d)})
+    models = known if args.models == "all" else args.models.split(",")
+    unknown = sorted(set(models) - set(known) | set(datasets) - set(DATASETS))
     if unknown:
         parser.error(f"unknown models or datasets: {', '.join(unknown)}")
     out = Path(args.out)
@@ -174,6 +193,8 @@ def main(argv: list[str] | None = None) -> dict:
     for dataset in args.datasets.split(","):
         data = None
         for model in models:
+            if model not in rank_models() and model not in variants(dataset):
+                continue  # a variant of another dataset
             for seed in map(int, args.seeds.split(",")):
                 digest = config_digest(config_path(dataset, model))
                 if args.skip_done and is_done(out / "rank.json", dataset, model, seed, digest):
@@ -305,14 +326,15 @@ def readme_summary(results: dict) -> str:
     frappe, ml100k = rows["frappe"], rows["ml100k"]
     lines = ["| model | Frappe_x1 test AUC (seeds) | BARS | Δ | ML-100k CTR test AUC (seeds) | synthetic test AUC (seeds) |",
              "|---|---:|---:|---:|---:|---:|"]
-    for model in sorted(rank_models(), key=lambda m: -frappe[m]["auc"] if m in frappe else 0.0):
+    tuned = sorted({m for name in rows for m in rows[name]} - set(rank_models()))  # variants' rows
+    for model in sorted(rank_models() + tuned, key=lambda m: -frappe[m]["auc"] if m in frappe else 0.0):
         bars = [f"{BARS_FRAPPE[model]:.4f}", f"{frappe[model]['auc'] - BARS_FRAPPE[model]:+.4f}"] \
             if model in BARS_FRAPPE and model in frappe else ["", ""]
         lines.append(f"| {model} | {auc('frappe', model)} | {' | '.join(bars)} | {auc('ml100k', model)} | "
                      f"{auc('synthetic', model)} |")
     both = [m for m in rank_models() if m in frappe and m in ml100k]
-    few = sorted(m for name in ("frappe", "ml100k", "synthetic") for m in rank_models()
-                 if len(rows[name].get(m, {}).get("seeds", [])) < 3)
+    few = [m for name in ("frappe", "ml100k", "synthetic") for m in rank_models() + tuned
+           if (m in rank_models() or m in rows[name]) and len(rows[name].get(m, {}).get("seeds", [])) < 3]
     close = [m for m in BARS_FRAPPE if m in frappe and abs(frappe[m]["auc"] - BARS_FRAPPE[m]) <= 0.002]
     lines.append("")
     lines.append(f"{len(both)} of {len(rank_models())} models have trained and tested on both real data sets from "
@@ -323,6 +345,10 @@ def readme_summary(results: dict) -> str:
         verdict = "at or above" if frappe[best]["auc"] >= max(BARS_FRAPPE.values()) else "below"
         lines[-1] += (f" The best Frappe_x1 model ({best}, {frappe[best]['auc']:.4f}) is {verdict} BARS' best "
                       f"{max(BARS_FRAPPE.values()):.4f}.")
+    if tuned:
+        lines[-1] += (f" Rows {', '.join(tuned)} train the model before the dot with a tuned config "
+                      "(configs/rank/<dataset>/<model>.<variant>.yaml, chosen on validation AUC); the model's own row "
+                      "keeps the recipe it is compared with.")
     if ml100k:
         best = max(ml100k, key=lambda m: ml100k[m]["auc"])
         deepfm = f"DeepFM {ml100k['deepfm']['auc']:.4f} (FuxiCTR's 0.7906); " if "deepfm" in ml100k else ""

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from recstack.bench.common import config_digest
-from recstack.bench.rank import (BARS_FRAPPE, DATASETS, aggregate, config_path, guard_floor, is_done, main, markdown,
-                                 rank_models, readme_summary, run_config, train_and_test)
+from recstack.bench.rank import (BARS_FRAPPE, DATASETS, aggregate, base_model, config_path, guard_floor, is_done, main, markdown,
+                                 rank_models, readme_summary, run_config, train_and_test, variants)
 from recstack.cli import main as cli_main
 from recstack.data.datasets import load_data
 
@@ -22,13 +22,14 @@ GUARD_MODELS = ["fm", "deepfm", "dcn"]  # lr is too far from converged in 4 epoc
 
 @pytest.mark.parametrize("dataset", ["frappe", "ml100k"])
 def test_every_rank_model_has_a_committed_config_with_the_bars_recipe(dataset, tmp_path):
-    for model in rank_models():
+    for model in rank_models() + variants(dataset):  # a variant tunes its model's settings, never the recipe
         cfg = run_config(dataset, model, seed=1, threads=1, out=tmp_path)
-        assert cfg.model == model
+        assert cfg.model == base_model(model)
         assert cfg.runner.restore_best_weights and cfg.runner.lr_decay_on_plateau == 0.1
         assert cfg.runner.early_stop_patience == 2 and cfg.runner.train_batch_size == 4096
         optimizer = cfg.hyper_parameters.optimizer
-        assert optimizer.embedding_table_l2 > 0 and not optimizer.sparse and cfg.hyper_parameters.sparse_feature_dim == 10
+        assert optimizer.embedding_table_l2 > 0 and not optimizer.sparse
+        assert cfg.hyper_parameters.sparse_feature_dim == 10 or model in variants(dataset)
         # validation never comes from the test rows
         assert cfg.runner.valid_data_dir is not None if dataset == "frappe" else cfg.runner.valid_fraction > 0
     assert set(BARS_FRAPPE) <= set(rank_models())
@@ -90,6 +91,21 @@ def test_readme_summary_tables_every_model_and_states_what_it_meets():
     assert text.index("| finalmlp |") < text.index("| lr |") < text.index("| deepfm |")  # Frappe AUC order
     assert "1 of the 11 BARS models are within 0.002" in text and "(finalmlp, 0.9862) is at or above" in text
     assert "DeepFM 0.7950" in text and "teacher reaches 0.7900" in text
+    results["runs"]["frappe"]["finalmlp.emb16"] = {"1": {**run, "auc": 0.9870}}
+    text = readme_summary(results)
+    assert "| finalmlp.emb16 | 0.9870 (1) |  |  | – | – |" in text and "Rows finalmlp.emb16 train the model" in text
+    assert "(finalmlp.emb16, 0.9870) is at or above" in text and text.count("\n| ") == len(rank_models()) + 1
+
+
+def test_variants_are_rows_of_their_own_configs_only_where_they_exist(tmp_path):
+    assert "finalmlp.emb16" in variants("frappe") and variants("synthetic") == []
+    assert base_model("finalmlp.emb16") == "finalmlp" and base_model("finalmlp") == "finalmlp"
+    assert all(v not in rank_models() and base_model(v) in rank_models() for v in variants("frappe"))
+    for argv in (["--models", "finalmlp.nosuch", "--datasets", "frappe"],  # no such variant
+                 ["--models", "finalmlp.emb16", "--datasets", "guard"]):  # a Frappe variant, no guard config
+        with pytest.raises(SystemExit):
+            main([*argv, "--out", str(tmp_path)])
+    assert not (tmp_path / "rank.json").exists()
 
 
 def test_report_only_rewrites_the_reports_without_training(tmp_path):
