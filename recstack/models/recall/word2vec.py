@@ -7,9 +7,10 @@ remaining item is the centre of a window of up to `window` items on each side (o
 (window - o + 1) / window, word2vec's random window size), and each (centre, context) pair is scored against
 num_negatives items drawn from the unigram distribution to the 3/4 power:
     loss = -log s(v_c . u_o) - sum over negatives n of log s(-v_c . u_n)
-with input vectors v and output vectors u [N + 1, d]. The user is the mean of the v of all their items and the
-item embedding is u, so score(user, i) = mean over the user's items j of v_j . u_i, the model's own estimate of
-i appearing in j's context (a shifted PMI, Levy & Goldberg 2014). On ML-1M this ranks far better than the cosine
+with input vectors v and output vectors u [N + 1, d]. The user is the mean of the v of all their items (or of
+their last `user_history`, for next-item data) and the item embedding is u, so score(user, i) = mean over the
+user's items j of v_j . u_i, the model's own estimate of i appearing in j's context (a shifted PMI, Levy &
+Goldberg 2014). On ML-1M this ranks far better than the cosine
 of input vectors (Recall@20 0.106 vs 0.031, docs/recall_classical.md). Batches: sparse [B, 2] = (centre item,
 context item). DeepWalk reuses all of this with random walks as the sentences (`sentences`).
 """
@@ -35,6 +36,7 @@ class Word2VecParams(RecallParams):
     window: int = 5
     num_negatives: int = 5
     subsample: float = 1e-3  # t
+    user_history: int = 0  # the user is the mean over their last this many items (0: all of them)
     optimizer: OptimizerConfig = OptimizerConfig(learning_rate=0.005)
 
 
@@ -96,7 +98,10 @@ class Word2Vec(RecallModel):
 
     def user_embedding(self, batch: Batch) -> torch.Tensor:
         # a bag, not items(history).mean(1): histories are full length here, [B, L, d] would be gigabytes
-        return nn.functional.embedding_bag(batch.sequences["history"], self.items.weight, mode="mean", padding_idx=0)
+        history = batch.sequences["history"]  # left-padded, latest item last
+        if self.params.user_history > 0:
+            history = history[:, -self.params.user_history:]
+        return nn.functional.embedding_bag(history, self.items.weight, mode="mean", padding_idx=0)
 
     def item_embedding(self, item_ids: torch.Tensor) -> torch.Tensor:
         return self.contexts(item_ids)

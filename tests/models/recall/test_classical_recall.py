@@ -124,6 +124,22 @@ def test_item_to_item_scores_sum_the_history_rows_of_the_weights(walks):
     np.testing.assert_allclose(sampled.numpy(), scores[:, 1:3].numpy(), atol=1e-5)
 
 
+def test_word2vec_user_is_the_mean_of_their_latest_items(walks):
+    data = load_interactions("user_items", walks)
+    params = model_params_class("word2vec").model_validate({"sparse_feature_dim": 8, "user_history": 3})
+    model = build_model("word2vec", data.schema, params)
+    torch.nn.init.normal_(model.items.weight)  # as if trained: the initial vectors are nearly equal
+    users = np.array([0, 5])
+    batch = user_batch(users, data.train, 20)
+    for row, user in enumerate(users):
+        latest = torch.from_numpy(data.train.last(np.array([user]), 3)[0])
+        expected = model.items.weight[latest].mean(0)
+        torch.testing.assert_close(model.user_embedding(batch)[row], expected)
+    model.params.user_history = 0  # every item
+    history = torch.from_numpy(data.train.last(users[:1], 20)[0])
+    torch.testing.assert_close(model.user_embedding(batch)[0], model.items.weight[history[history > 0]].mean(0))
+
+
 def test_usercf_scores_match_brute_force(walks):
     model, data = fitted("usercf", walks, {"num_neighbours": 5})
     users = np.array([0, 7])
