@@ -65,6 +65,15 @@ def update_results(path: Path, change: Callable[[dict], dict], empty: Callable[[
     return results
 
 
+def rewrite_reports(parser: argparse.ArgumentParser, path: Path, change: Callable[[dict], dict],
+                    reports: Callable[[dict], None]) -> dict:
+    """--report-only: the reports rewritten from the results file at `path`, training nothing (a usage error naming
+    the file when there is none)."""
+    if not path.exists():
+        parser.error(f"--report-only: no results file {path}")
+    return update_results(path, change, dict, reports)
+
+
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_DIR = REPO / "docs" / "benchmarks"  # the committed results; only they rewrite the repo's README
 

@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 import recstack
-from recstack.bench.common import config_digest, cpu_model, readme_for, replace_block, update_results
+from recstack.bench.common import (config_digest, cpu_model, readme_for, replace_block, rewrite_reports,
+                                   update_results)
 from recstack.config import RunConfig, load_config
 from recstack.data.datasets import DataBundle, load_data
 from recstack.data.loader import BatchLoader
@@ -176,10 +177,8 @@ def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if args.report_only:
-        path = Path(args.out) / "rank.json"
-        if not path.exists():
-            parser.error(f"--report-only: no results file {path}")
-        return update_results(path, lambda results: results, dict, partial(write_reports, Path(args.out), args))
+        return rewrite_reports(parser, Path(args.out) / "rank.json", lambda results: results,
+                               partial(write_reports, Path(args.out), args))
     command = "recstack bench rank " + shlex.join(argv)
     datasets = args.datasets.split(",")
     known = rank_models() + sorted({v for d in datasets if d in DATASETS for v in variants(d)})

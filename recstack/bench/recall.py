@@ -43,7 +43,8 @@ from typing import Callable, Iterator
 
 import torch
 
-from recstack.bench.common import config_digest, cpu_model, readme_for, replace_block, update_results
+from recstack.bench.common import (config_digest, cpu_model, readme_for, replace_block, rewrite_reports,
+                                   update_results)
 from recstack.config import PATH_KEYS, RunConfig, load_config
 from recstack.train.checkpoint import write_atomic
 from recstack.train.recall import is_recall_model, train
@@ -395,16 +396,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks"),
                         help="folder of recall.json + recall.md (and recall_guard.json)")
     parser.add_argument("--skip-done", action="store_true",
-                        help="skip runs already in the results file with the same command")
+                        help="skip runs already in the results file with the same command and config contents")
     parser.add_argument("--report-only", action="store_true",
-                        help="train nothing: rewrite recall.md from the runs in recall.json")
+                        help="train nothing: rewrite recall.md (and the README summary) from recall.json")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if args.report_only:
         path = Path(args.out) / "recall.json"
-        if not path.exists():
-            parser.error(f"--report-only: no results file {path}")
-        update_results(path, lambda results: {**results, "rows": summarize(results["runs"])}, dict, markdown_file(path))
+        rewrite_reports(parser, path, lambda results: {**results, "rows": summarize(results["runs"])},
+                        markdown_file(path))
         print(path.with_name("recall.md").read_text())
         return
     datasets = choose(parser, "--datasets", args.datasets, list(DATASETS), {"all": list(TABLED), "own": ["own"]})
