@@ -22,11 +22,17 @@ def top_k_items(scores: torch.Tensor, k: int) -> torch.Tensor:
     """[B, C] scores -> [B, min(k, C)] column indices, best first, ties to the lower index."""
     rows, columns = scores.shape
     k = min(k, columns)
-    kth = scores.topk(k, dim=1).values[:, -1:]
-    above, tied = scores > kth, scores == kth
-    needed = k - above.sum(1, keepdim=True)
-    chosen = above | (tied & (tied.cumsum(1) <= needed))
-    ids = chosen.nonzero()[:, 1].view(rows, k)  # ascending column order within a row
+    ids = scores.topk(k, dim=1).indices
+    kth = scores.gather(1, ids[:, -1:])
+    # Rows where more than k columns reach the k-th score tie at the cut: which tied columns make the list is
+    # decided by index, over the whole row (rare with learned scores, common with counts such as ItemCF's).
+    cut_ties = ((scores >= kth).sum(1, dtype=torch.int32) > k).nonzero()[:, 0]
+    if len(cut_ties):
+        tied_rows = scores[cut_ties]
+        above, tied = tied_rows > kth[cut_ties], tied_rows == kth[cut_ties]
+        chosen = above | (tied & (tied.cumsum(1) <= k - above.sum(1, keepdim=True)))
+        ids[cut_ties] = chosen.nonzero()[:, 1].view(len(cut_ties), k)
+    ids = ids.sort(dim=1).values  # ascending columns, so the stable sort below puts equal scores in index order
     order = scores.gather(1, ids).sort(dim=1, descending=True, stable=True).indices
     return ids.gather(1, order)
 

@@ -36,6 +36,16 @@ def test_top_k_breaks_ties_by_lower_index_and_caps_k():
     assert top_k_items(scores, 99).tolist() == [[1, 2, 4, 0, 3], [1, 2, 3, 4, 0]]
 
 
+@pytest.mark.parametrize("k", [1, 3, 8, 40])
+def test_top_k_matches_a_sort_when_only_some_rows_tie(k):
+    generator = torch.Generator().manual_seed(k)
+    scores = torch.rand(30, 40, generator=generator)  # no ties
+    scores[::3] = torch.randint(0, 4, (10, 40), generator=generator).float()  # ties at and inside the cut
+    scores[1::3, 5:] = scores[1::3, :5].repeat(1, 7)  # the same scores repeated at higher indices
+    expected = [sorted(range(40), key=lambda i: (-row[i], i))[:k] for row in scores.tolist()]
+    assert top_k_items(scores, k).tolist() == expected
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_metrics_match_brute_force_with_ties_and_large_k(seed):
     generator = torch.Generator().manual_seed(seed)
