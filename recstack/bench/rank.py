@@ -388,7 +388,9 @@ def models_page(results: dict) -> str:
         module = available_models()[model][0].__module__.split(".")[-1]
         own = REPO / "configs" / "rank" / f"{model}.yaml"
         configs = ([f"[criteo](../configs/rank/{model}.yaml)"] if own.exists() else []) + \
-            [f"[{d}](../configs/rank/{d}/{model}.yaml)" for d in ("frappe", "ml100k")]
+            [f"[{d}](../configs/rank/{d}/{model}.yaml)" for d in ("frappe", "ml100k")] + \
+            [f"[{d} {v.split('.', 1)[1]}](../configs/rank/{d}/{v}.yaml)" for d in ("frappe", "ml100k")
+             for v in variants(d) if base_model(v) == model]
         bars = f"{BARS_FRAPPE[model]:.4f}" if model in BARS_FRAPPE else "–"
         lines.append(f"| {model} | {paper(model)} | [{module}.py](../recstack/models/rank/{module}.py) | "
                      f"{', '.join(configs)} | {auc('frappe', model)} | {bars} | {auc('ml100k', model)} | "

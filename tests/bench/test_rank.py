@@ -141,6 +141,7 @@ def test_runs_merge_into_the_json_and_rerun_resumes(tmp_path):
     models = (tmp_path / "models.md").read_text()
     assert models.count("\n| ") == len(rank_models()) + 1  # header + one row per model
     assert "| deepfm | DeepFM (Guo et al.," in models and "[frappe](../configs/rank/frappe/deepfm.yaml)" in models
+    assert "[frappe emb16](../configs/rank/frappe/finalmlp.emb16.yaml)" in models  # a tuned variant's config
     with pytest.raises(SystemExit):
         main(["--models", "nosuchmodel", "--out", str(tmp_path)])
 
