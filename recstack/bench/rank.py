@@ -9,7 +9,7 @@ weights and scores the test data once. Every finished run is merged into <out>/r
 already there for other models/seeds are kept, the same run is replaced), so an interrupted or partial
 table resumes by running the missing rows (--skip-done; a run whose config changed since is not done);
 <out>/rank.md is rewritten from the whole JSON each time (and the README's summary, for the committed results).
-A config named <model>.<variant>.yaml beside a model's (configs/rank/frappe/finalmlp.emb16.yaml) is a tuned
+A config named <model>.<variant>.yaml beside a model's (configs/rank/frappe/finalmlp.emb32.yaml) is a tuned
 variant with its own row, so the model's row keeps the published recipe it is compared with.
 The `guard` dataset (tiny synthetic rows, seconds per model) is what tests/bench/test_rank.py re-trains
 to catch quality regressions against the values recorded here.
@@ -94,7 +94,7 @@ def rank_models() -> list[str]:
 
 def variants(dataset: str) -> list[str]:
     """Tuned variants tabled beside a model on one dataset: configs/rank/<dir>/<model>.<variant>.yaml (e.g.
-    finalmlp.emb16), each its own row, so a model's row keeps the published recipe it is compared with."""
+    finalmlp.emb32), each its own row, so a model's row keeps the published recipe it is compared with."""
     spec = DATASETS[dataset]
     if not spec.config_dir:
         return []
@@ -102,7 +102,7 @@ def variants(dataset: str) -> list[str]:
 
 
 def base_model(row: str) -> str:
-    """The registered model a table row trains: finalmlp.emb16 -> finalmlp."""
+    """The registered model a table row trains: finalmlp.emb32 -> finalmlp."""
     return row.split(".")[0]
 
 

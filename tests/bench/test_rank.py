@@ -91,18 +91,18 @@ def test_readme_summary_tables_every_model_and_states_what_it_meets():
     assert text.index("| finalmlp |") < text.index("| lr |") < text.index("| deepfm |")  # Frappe AUC order
     assert "1 of the 11 BARS models are within 0.002" in text and "(finalmlp, 0.9862) is at or above" in text
     assert "DeepFM 0.7950" in text and "teacher reaches 0.7900" in text
-    results["runs"]["frappe"]["finalmlp.emb16"] = {"1": {**run, "auc": 0.9870}}
+    results["runs"]["frappe"]["finalmlp.emb32"] = {"1": {**run, "auc": 0.9870}}
     text = readme_summary(results)
-    assert "| finalmlp.emb16 | 0.9870 (1) |  |  | – | – |" in text and "Rows finalmlp.emb16 train the model" in text
-    assert "(finalmlp.emb16, 0.9870) is at or above" in text and text.count("\n| ") == len(rank_models()) + 1
+    assert "| finalmlp.emb32 | 0.9870 (1) |  |  | – | – |" in text and "Rows finalmlp.emb32 train the model" in text
+    assert "(finalmlp.emb32, 0.9870) is at or above" in text and text.count("\n| ") == len(rank_models()) + 1
 
 
 def test_variants_are_rows_of_their_own_configs_only_where_they_exist(tmp_path):
-    assert "finalmlp.emb16" in variants("frappe") and variants("synthetic") == []
-    assert base_model("finalmlp.emb16") == "finalmlp" and base_model("finalmlp") == "finalmlp"
+    assert "finalmlp.emb32" in variants("frappe") and variants("synthetic") == []
+    assert base_model("finalmlp.emb32") == "finalmlp" and base_model("finalmlp") == "finalmlp"
     assert all(v not in rank_models() and base_model(v) in rank_models() for v in variants("frappe"))
     for argv in (["--models", "finalmlp.nosuch", "--datasets", "frappe"],  # no such variant
-                 ["--models", "finalmlp.emb16", "--datasets", "guard"]):  # a Frappe variant, no guard config
+                 ["--models", "finalmlp.emb32", "--datasets", "guard"]):  # a Frappe variant, no guard config
         with pytest.raises(SystemExit):
             main([*argv, "--out", str(tmp_path)])
     assert not (tmp_path / "rank.json").exists()
@@ -141,7 +141,7 @@ def test_runs_merge_into_the_json_and_rerun_resumes(tmp_path):
     models = (tmp_path / "models.md").read_text()
     assert models.count("\n| ") == len(rank_models()) + 1  # header + one row per model
     assert "| deepfm | DeepFM (Guo et al.," in models and "[frappe](../configs/rank/frappe/deepfm.yaml)" in models
-    assert "[frappe emb16](../configs/rank/frappe/finalmlp.emb16.yaml)" in models  # a tuned variant's config
+    assert "[frappe emb32](../configs/rank/frappe/finalmlp.emb32.yaml)" in models  # a tuned variant's config
     with pytest.raises(SystemExit):
         main(["--models", "nosuchmodel", "--out", str(tmp_path)])
 
