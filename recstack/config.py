@@ -115,6 +115,7 @@ class RunnerConfig(Section):
     lr_decay_on_plateau: float = 1.0  # <1: multiply the learning rate by this after an epoch without a better one
     restore_best_weights: bool = False  # after training, load the weights of the best validation epoch
     valid_fraction: float = 0.0  # >0 and no valid_data_dir: validate on this random fraction of the train rows
+    # (recall data with a test file: of each user's train items)
 
 
 PATH_KEYS = {

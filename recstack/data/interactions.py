@@ -131,8 +131,22 @@ def _item_index(rows: list[np.ndarray]) -> np.ndarray:
     return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
 
 
-def load_interactions(data_format: str, train_path, test_path=None) -> InteractionData:
+def random_holdout(sequences: list[np.ndarray], fraction: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(train, valid): a random `fraction` of each user's items (rounded; none from users with one item) becomes
+    validation, the rest keep their order. Seed 0, not the run's: every training seed validates on the same items."""
+    rng, train, valid = np.random.default_rng(0), [], []
+    for items in sequences:
+        held = rng.random(len(items)).argsort()[:int(round(fraction * len(items))) if len(items) > 1 else 0]
+        keep = np.ones(len(items), bool)
+        keep[held] = False
+        train.append(items[keep])
+        valid.append(items[np.sort(held)])
+    return train, valid
+
+
+def load_interactions(data_format: str, train_path, test_path=None, valid_fraction: float = 0.0) -> InteractionData:
     """`user_items`: user lines (train_path), test items from test_path or else leave-one-out by position;
+    with a test file, `valid_fraction` of each user's train items (random) validates;
     `movielens_sequence`: u.data sorted by timestamp per user (ties keep file order), leave-one-out, with the times;
     `diginetica_sessions`: DIGINETICA item views, sessions as users, leave-one-out."""
     ratings, test_rows, times = None, [], None
@@ -164,8 +178,9 @@ def load_interactions(data_format: str, train_path, test_path=None) -> Interacti
     remap = lambda rows: [np.searchsorted(raw_items, r) + 1 for r in rows]  # noqa: E731
     sequences = remap(sequences)
     if test_rows:
-        train, test = UserItems.from_lists(sequences), UserItems.from_lists(remap(test_rows))
-        valid = UserItems.from_lists([np.zeros(0, np.int64)] * len(users))
+        train_rows, valid_rows = random_holdout(sequences, valid_fraction)
+        train, valid = UserItems.from_lists(train_rows), UserItems.from_lists(valid_rows)
+        test = UserItems.from_lists(remap(test_rows))
     else:
         train, valid, test = leave_one_out(sequences)
         if data_format == "movielens_sequence":

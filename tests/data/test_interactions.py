@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from recstack.data.interactions import (NegativeSampler, UserItems, leave_one_out, load_interactions,
-                                        pair_batches, sequence_batches, user_batch)
+                                        pair_batches, random_holdout, sequence_batches, user_batch)
 from recstack.errors import ConfigError, DataFormatError
 
 
@@ -43,6 +43,23 @@ def test_separate_test_file(tmp_path):
     assert data.test.lengths().tolist() == [0, 1] and data.item_ids[data.test.items].tolist() == [5]
     with pytest.raises(ConfigError, match="missing from the train file"):
         load_interactions("user_items", train, write(tmp_path / "bad.txt", "8 1\n"))
+
+
+def test_a_validation_fraction_of_each_users_train_items(tmp_path):
+    rows = "\n".join(" ".join(map(str, [user, *range(1 + user, 11 + user)])) for user in range(50)) + "\n0 99\n"
+    train, test = write(tmp_path / "train.txt", rows.rsplit("\n", 2)[0] + "\n"), write(tmp_path / "test.txt", "0 99\n")
+    whole = load_interactions("user_items", train, test)
+    data = load_interactions("user_items", train, test, valid_fraction=0.2)
+    assert (data.valid.lengths() == 2).all() and (data.train.lengths() == 8).all()  # 20% of 10 items
+    for user in (0, 17):
+        got = [split.items[split.indptr[user]:split.indptr[user + 1]].tolist() for split in (data.train, data.valid)]
+        everything = whole.train.items[whole.train.indptr[user]:whole.train.indptr[user + 1]].tolist()
+        assert sorted(got[0] + got[1]) == sorted(everything) and got[0] == sorted(got[0])  # a split, in file order
+    again = load_interactions("user_items", train, test, valid_fraction=0.2)
+    assert np.array_equal(again.valid.items, data.valid.items)  # fixed: every training seed validates alike
+    assert data.eval_split("test")[0].lengths().tolist() == whole.train.lengths().tolist()  # test sees it all
+    single_train, single_valid = random_holdout([np.array([5])], 0.5)
+    assert single_train[0].tolist() == [5] and single_valid[0].size == 0  # one item: nothing held out
 
 
 @pytest.mark.parametrize("text, problem", [("1 2 3\n2 x 4\n", ":2: expected integer ids, found 'x'"),

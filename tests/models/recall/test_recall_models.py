@@ -16,6 +16,7 @@ import torch
 from recstack.cli import main
 from recstack.config import load_config
 from recstack.data.interactions import load_interactions, pair_batches, sequence_batches, user_batch
+from recstack.errors import ConfigError
 from recstack.models.base import build_model, model_params_class
 from recstack.train.recall import evaluate, train, training_batches
 
@@ -151,3 +152,18 @@ def test_cosine_rating_needs_ratings(planted, tmp_path):
         train(config("two_tower", planted, tmp_path, 1).model_copy(update={
             "hyper_parameters": model_params_class("two_tower").model_validate(
                 {**MODELS["two_tower"][0], "loss": "cosine_rating"})}))
+
+
+def test_a_validation_fraction_of_a_test_file_split_picks_the_best_epoch(planted, tmp_path):
+    with pytest.raises(ConfigError, match="runner.valid_fraction: leave-one-out data already validates"):
+        train(config("bpr_mf", planted, tmp_path, 1, valid_fraction=0.1))
+    rows = [line.split() for line in planted.read_text().splitlines()]  # user, items...: the last item is test
+    train_file, test_file = tmp_path / "train.txt", tmp_path / "test.txt"
+    train_file.write_text("".join(" ".join(row[:-1]) + "\n" for row in rows))
+    test_file.write_text("".join(f"{row[0]} {row[-1]}\n" for row in rows))
+    torch.manual_seed(0)
+    reports = train(config("bpr_mf", train_file, tmp_path / "out", 4, test_data_dir=str(test_file),
+                           valid_fraction=0.2, eval_interval=1))
+    assert all(0 < r["valid"]["hr@10"] <= 1 for r in reports)
+    best = json.loads((tmp_path / "out" / "best.json").read_text())
+    assert best["epoch"] == max(reports, key=lambda r: r["valid"]["ndcg@10"])["epoch"]
