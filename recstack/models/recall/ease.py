@@ -16,6 +16,9 @@ from recstack.models.recall.base import RecallParams
 from recstack.models.recall.fitted import ItemToItemModel, item_gram
 
 
+SPARSE_GRAM = 0.1  # G @ B as a sparse product below this share of non-zero co-occurrences
+
+
 class EASEParams(RecallParams):
     l2: float = 500.0  # lambda, the paper's value for ML-20M and Netflix
 
@@ -31,7 +34,9 @@ class EASE(ItemToItemModel):
         weights.fill_diagonal_(0.0)
         self.item_weights.copy_(weights.float())
         # ||X - XB||² = tr(G) - 2 tr(G B) + tr(B^T G B), with G = X^T X: sparse on large catalogues (Beauty's
-        # co-occurrences fill ~2% of it), where a dense G @ B costs as much as the inverse
-        gram_weights = torch.sparse.mm(gram.to_sparse(), weights)
+        # co-occurrences fill ~2% of it), where a dense G @ B costs as much as the inverse; dense when it is full
+        # (ML-1M's), where a sparse product is far slower
+        sparse = gram.count_nonzero() < SPARSE_GRAM * gram.numel()
+        gram_weights = torch.sparse.mm(gram.to_sparse(), weights) if sparse else gram @ weights
         residual = gram.trace() - 2 * (gram * weights).sum() + (weights * gram_weights).sum()
         return float(residual + self.params.l2 * weights.pow(2).sum())
