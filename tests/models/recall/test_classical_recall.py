@@ -19,7 +19,6 @@ from recstack.cli import main
 from recstack.config import load_config
 from recstack.data.interactions import UserItems, load_interactions, user_batch
 from recstack.models.base import build_model, model_params_class
-from recstack.models.recall import ease
 from recstack.models.recall.als import ALSParams, implicit_loss, solve_side
 from recstack.models.recall.deepwalk import item_walks
 from recstack.models.recall.fitted import interaction_matrix, user_rows
@@ -96,9 +95,7 @@ def test_ease_matches_per_item_ridge_regressions(walks):
         assert model.item_weights[item, item] == 0
 
 
-@pytest.mark.parametrize("sparse_gram", [0.0, 1.0])  # the dense and the sparse G @ B
-def test_ease_objective_is_the_regularised_reconstruction_error(walks, sparse_gram, monkeypatch):
-    monkeypatch.setattr(ease, "SPARSE_GRAM", sparse_gram)
+def test_ease_objective_is_the_regularised_reconstruction_error(walks):
     model, data = fitted("ease", walks, {"l2": 3.0})
     x = interaction_matrix(data.train, data.num_items).to_dense().double()
     weights = model.item_weights.double()
