@@ -112,8 +112,9 @@ def config_path(dataset: str, model: str) -> Path:
 
 def run_config(dataset: str, model: str, seed: int, threads: int, out: Path) -> RunConfig:
     spec = DATASETS[dataset]
-    return load_config(config_path(dataset, model), [*spec.overrides, f"runner.seed={seed}", f"runner.thread_num={threads}",
-                              "runner.progress_bar=false", f"runner.model_save_path={out / 'models'}"])
+    return load_config(config_path(dataset, model),
+                       [*spec.overrides, f"runner.seed={seed}", f"runner.thread_num={threads}",
+                        "runner.progress_bar=false", f"runner.model_save_path={out / 'models'}"])
 
 
 def train_and_test(cfg: RunConfig, data: DataBundle) -> dict:
