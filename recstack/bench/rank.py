@@ -324,7 +324,8 @@ def readme_summary(results: dict) -> str:
         return "–" if row is None else f"{_pm(row['auc'], row['auc_std'], len(row['seeds']))} ({len(row['seeds'])})"
 
     frappe, ml100k = rows["frappe"], rows["ml100k"]
-    lines = ["| model | Frappe_x1 test AUC (seeds) | BARS | Δ | ML-100k CTR test AUC (seeds) | synthetic test AUC (seeds) |",
+    lines = ["| model | Frappe_x1 test AUC (seeds) | BARS | Δ | ML-100k CTR test AUC (seeds) "
+             "| synthetic test AUC (seeds) |",
              "|---|---:|---:|---:|---:|---:|"]
     tuned = sorted({m for name in rows for m in rows[name]} - set(rank_models()))  # variants' rows
     for model in sorted(rank_models() + tuned, key=lambda m: -frappe[m]["auc"] if m in frappe else 0.0):

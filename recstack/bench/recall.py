@@ -21,7 +21,8 @@ its exact command is listed under the tables. Runs go seed by seed (every model 
 then the next), and each finished run is merged into <out>/recall.json at once (re-read under a lock, so
 invocations may run side by side; the same model, dataset and seed replaces its earlier run), recall.md being
 rewritten from the whole file; `--skip-done` skips runs already there with the same command and config
-contents (other --epochs, SETTINGS or an edited yaml run again), so a long table is built across invocations and resumes after a stop.
+contents (other --epochs, SETTINGS or an edited yaml run again), so a long table is built across
+invocations and resumes after a stop.
 UNSUPPORTED names the cells a model cannot run, with the reason; the table prints them as rows.
 """
 
@@ -104,8 +105,9 @@ GUARD_MODELS = ("bpr_mf", "itemcf", "sasrec")
 GUARD_STD_FLOOR = 0.002  # ~2 of ML-100k's 943 test users: a deterministic model (std 0) may move a user or two
 SETTINGS = {  # (model, dataset) -> overrides that model needs on that dataset, beyond the dataset's runner settings
     ("bert4rec", "beauty"): ("hyper_parameters.mask_prob=0.6",),  # BERT4Rec's setting for short Amazon sequences
-    # On next-item data the skip-gram user is their latest items, not all: ML-100k validation NDCG@20 (seed 2024) for
-    # user_history 0 (all) / 3 / 5 / 10 / 20 / 50: 0.046 / 0.100 / 0.104 / 0.086 / 0.072 / 0.053 (word2vec; deepwalk follows)
+    # On next-item data the skip-gram user is their latest items, not all: ML-100k validation NDCG@20 (seed 2024,
+    # word2vec; deepwalk follows) for user_history 0 (all) / 3 / 5 / 10 / 20 / 50:
+    # 0.046 / 0.100 / 0.104 / 0.086 / 0.072 / 0.053
     **{(model, dataset): ("hyper_parameters.user_history=5",)
        for model in ("word2vec", "deepwalk") for dataset in ("ml100k", "beauty")},
     ("bpr_mf", "guard"): ("runner.epochs=5", "runner.eval_interval=5", "runner.train_batch_size=1024",
@@ -213,7 +215,8 @@ def run_key(run: dict) -> tuple[str, str, int]:
 def is_done(path: Path, model: str, dataset: str, seed: int, epochs: int | None) -> bool:
     """Whether the results file has this run, made by the command it would run now (threads aside) from the config
     as it is now: a run made with other epochs, settings or config contents is not done."""
-    wanted, digest = train_command(model, run_overrides(model, dataset, seed, epochs)), config_digest(config_path(model))
+    wanted = train_command(model, run_overrides(model, dataset, seed, epochs))
+    digest = config_digest(config_path(model))
     return any(run_key(r) == (model, dataset, seed) and r["command"].partition(" ")[2] == wanted
                and r.get("config_sha", digest) == digest for r in load_runs(path))
 
@@ -349,7 +352,9 @@ def readme_summary(rows: list[dict]) -> str:
         lines += [f"| {r['model']} | {len(r['seeds'])} | "
                   + " | ".join(cell(r["metrics"][c], len(r["seeds"])) for c in spec.columns[:2])
                   + f" | {r['published']} |" for r in shown]
-        lines += ["", *([f"({len(ranked) - len(shown)} more rows in recall.md.)", ""] if len(ranked) > len(shown) else [])]
+        lines.append("")
+        if len(ranked) > len(shown):
+            lines += [f"({len(ranked) - len(shown)} more rows in recall.md.)", ""]
     return "\n".join(lines)
 
 

@@ -154,10 +154,7 @@ def _hold_out_valid(cfg: RunConfig, data: DataBundle) -> DataBundle:
 
 def load_data(cfg: RunConfig, train: bool = True, test: bool = True, valid: bool = False) -> DataBundle:
     """Reads (or reuses the cache of) the train and/or test data a config names."""
-    fraction = cfg.runner.valid_fraction
-    if not 0 <= fraction < 1:
-        raise ConfigError(f"runner.valid_fraction: expected a fraction in [0, 1), got {fraction}")
-    if fraction > 0 and cfg.runner.valid_data_dir is not None:
+    if cfg.runner.valid_fraction > 0 and cfg.runner.valid_data_dir is not None:
         raise ConfigError("runner.valid_fraction and runner.valid_data_dir are both set: keep one")
     data = _load_data(cfg, train, test, valid)
     return _hold_out_valid(cfg, data) if valid else data

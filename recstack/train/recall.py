@@ -41,8 +41,6 @@ def load_recall_data(cfg: RunConfig) -> InteractionData:
     runner = cfg.runner
     if runner.train_data_dir is None:
         raise ConfigError("runner.train_data_dir: recall models need the interaction file (user lines or u.data)")
-    if not 0 <= runner.valid_fraction < 1:
-        raise ConfigError(f"runner.valid_fraction: expected a fraction in [0, 1), got {runner.valid_fraction}")
     if runner.valid_fraction > 0 and runner.test_data_dir is None:
         raise ConfigError("runner.valid_fraction: leave-one-out data already validates on each user's second-to-last "
                           "item; a validation fraction needs a test file (runner.test_data_dir)")

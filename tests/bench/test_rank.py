@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from recstack.bench.common import config_digest
-from recstack.bench.rank import (BARS_FRAPPE, DATASETS, aggregate, base_model, config_path, guard_floor, is_done, main, markdown,
-                                 rank_models, readme_summary, run_config, train_and_test, variants)
+from recstack.bench.rank import (BARS_FRAPPE, DATASETS, aggregate, base_model, config_path, guard_floor, is_done, main,
+                                 markdown, rank_models, readme_summary, run_config, train_and_test, variants)
 from recstack.cli import main as cli_main
 from recstack.data.datasets import load_data
 

@@ -10,9 +10,9 @@ num_negatives items drawn from the unigram distribution to the 3/4 power:
 with input vectors v and output vectors u [N + 1, d]. The user is the mean of the v of all their items (or of
 their last `user_history`, for next-item data) and the item embedding is u, so score(user, i) = mean over the
 user's items j of v_j . u_i, the model's own estimate of i appearing in j's context (a shifted PMI, Levy &
-Goldberg 2014). On ML-1M this ranks far better than the cosine
-of input vectors (Recall@20 0.106 vs 0.031, docs/recall_classical.md). Batches: sparse [B, 2] = (centre item,
-context item). DeepWalk reuses all of this with random walks as the sentences (`sentences`).
+Goldberg 2014). On ML-1M this ranks far better than the cosine of input vectors (Recall@20 0.106 vs 0.031,
+docs/recall_classical.md). Batches: sparse [B, 2] = (centre item, context item). DeepWalk reuses all of this
+with random walks as the sentences (`sentences`).
 """
 
 from __future__ import annotations
