@@ -99,7 +99,8 @@ class RunnerConfig(Section):
     synthetic_test_rows: int = 50_000
     synthetic_seed: int = 2024
     synthetic_cardinalities: list[int] | None = None  # default: Criteo's, one per sparse slot
-    test_fraction: float = 0.0  # >0: no test_data_dir, hold out the last fraction of the train files
+    # >0: no test_data_dir, hold out the last fraction of the train files
+    test_fraction: float = Field(0.0, ge=0.0, lt=1.0)
     # recstack training / output keys
     save_predictions: bool = True
     infer_output_dir: Path | None = None  # default: model_save_path
@@ -178,6 +179,9 @@ def _valid_keys(model_cls: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model_cls.model_fields.items()]
 
 
+_RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long"}
+
+
 def _raise_pretty(err: ValidationError, section: str, model_cls: type[BaseModel]) -> None:
     messages = []
     for e in err.errors():
@@ -189,6 +193,8 @@ def _raise_pretty(err: ValidationError, section: str, model_cls: type[BaseModel]
             close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.4)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             messages.append(f"unknown key '{key}'{hint}")
+        elif e["type"] in _RANGE_ERRORS:  # the type was right, the value is out of range
+            messages.append(f"'{key}': got {e.get('input')!r}; {e['msg'][0].lower()}{e['msg'][1:]}")
         else:
             annotation = _annotation_for(model_cls, loc)
             expected = _type_name(annotation) if annotation is not None else e["msg"]

@@ -162,8 +162,6 @@ def load_data(cfg: RunConfig, train: bool = True, test: bool = True, valid: bool
 
 def _load_data(cfg: RunConfig, train: bool, test: bool, valid: bool) -> DataBundle:
     runner = cfg.runner
-    if not 0 <= runner.test_fraction < 1:
-        raise ConfigError(f"runner.test_fraction: expected a fraction in [0, 1), got {runner.test_fraction}")
     root = runner.cache_dir or cache.default_cache_root()
     info: dict = {}
     train_dir, test_dir = runner.train_data_dir, runner.test_data_dir

@@ -122,10 +122,9 @@ def test_test_fraction_with_test_dir_is_an_error(tmp_path):
 @pytest.mark.parametrize("fraction", [1.0, 1.5, -0.1])
 def test_test_fraction_out_of_range(tmp_path, fraction):
     train = write_criteo(tmp_path / "train.txt", 10)
-    cfg = config(tmp_path, {"data_format": "criteo", "train_data_dir": str(train), "test_fraction": fraction},
-                 CRITEO_HYPER)
-    with pytest.raises(ConfigError, match="runner.test_fraction"):
-        load_data(cfg)
+    with pytest.raises(ConfigError, match=rf"'runner.test_fraction': got {fraction}; input should be"):
+        config(tmp_path, {"data_format": "criteo", "train_data_dir": str(train), "test_fraction": fraction},
+               CRITEO_HYPER)
 
 
 def test_vocab_encoding_through_config(tmp_path):
