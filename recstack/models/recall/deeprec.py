@@ -3,7 +3,9 @@
 x_u [N + 1] (the user's 0/1 item row) -> encoder Linear-SELU per hidden_sizes -> dropout on the code ->
 decoder, the mirror image (Linear-SELU ... then a linear layer back to N + 1) -> reconstruction y_u [N + 1].
 The paper regresses observed ratings only (masked MSE); implicit data has no unobserved-vs-zero distinction to
-mask by, so here the loss is the MSE over every item (a denoising-autoencoder style objective, as CDAE).
+mask by, so here the loss is the MSE over every item (a denoising-autoencoder style objective, as CDAE), with
+the user's own items weighted by positive_weight (the confidence weighting of Hu, Koren and Volinsky, ICDM
+2008): on sparse rows (Beauty: ~9 of 12k items a user) plain MSE is minimised by reconstructing zeros.
 Dense re-feeding (the paper's augmentation): f(x) is fed back in as a new, dense example with itself as target,
 f(f(x)) ≈ f(x), with the gradient of the second pass only. As embeddings: the user is [last decoder hidden; 1]
 and item i is [its output weights; its output bias], so the score is the reconstruction y_u[i].
@@ -17,6 +19,7 @@ from typing import ClassVar, Iterator
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
 
 from recstack.config import OptimizerConfig
@@ -31,6 +34,7 @@ class DeepRecParams(RecallParams):
     hidden_sizes: list[int] = [512, 512, 1024]
     dropout: float = 0.8
     dense_refeeding: bool = True
+    positive_weight: float = Field(1.0, gt=0)  # loss weight of a user's own items against 1 for the rest
     optimizer: OptimizerConfig = OptimizerConfig(learning_rate=0.001, sparse=False)
 
 
@@ -64,10 +68,11 @@ class DeepRec(RecallModel):
         return {"rows": rows, "reconstruction": self.reconstruct(rows)}
 
     def loss(self, outputs: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
-        reconstruction = outputs["reconstruction"]
-        total = F.mse_loss(reconstruction[:, 1:], outputs["rows"][:, 1:])
+        reconstruction, rows = outputs["reconstruction"][:, 1:], outputs["rows"][:, 1:]
+        weights = 1 + (self.params.positive_weight - 1) * rows
+        total = (weights * (reconstruction - rows).square()).mean()
         if self.params.dense_refeeding:
-            dense = reconstruction.detach()
+            dense = outputs["reconstruction"].detach()
             total = total + F.mse_loss(self.reconstruct(dense)[:, 1:], dense[:, 1:])
         return total
 

@@ -203,6 +203,28 @@ def test_ensfm_memorisation_trick_equals_the_loss_over_every_item(walks):
     assert fast.item() == pytest.approx(brute.item(), rel=1e-4)
 
 
+def test_deeprec_loss_weights_the_users_own_items(walks):
+    """Weighted MSE over every real item: a user's items count positive_weight, the rest 1 (weight 1 = plain MSE)."""
+    data = load_interactions("user_items", walks)
+    batch = next(user_rows(data, 16, np.random.default_rng(0)))
+    losses = {}
+    for weight in (1.0, 7.0):
+        torch.manual_seed(0)
+        model = build_model("deeprec", data.schema, model_params_class("deeprec").model_validate(
+            {"hidden_sizes": [8], "dense_refeeding": False, "positive_weight": weight})).eval()
+        outputs = model(batch)
+        losses[weight] = model.loss(outputs, batch).item()
+        history = batch.sequences["history"]
+        rows = torch.zeros(16, data.num_items + 1)
+        rows[torch.arange(16).unsqueeze(1).expand_as(history)[history > 0], history[history > 0]] = 1.0
+        error = (outputs["reconstruction"] - rows)[:, 1:].pow(2)  # item 0 is padding
+        brute = torch.where(rows[:, 1:] > 0, weight * error, error).mean()
+        assert losses[weight] == pytest.approx(brute.item(), rel=1e-5)
+    assert losses[7.0] > losses[1.0]
+    with pytest.raises(Exception, match="positive_weight"):
+        model_params_class("deeprec").model_validate({"positive_weight": 0})
+
+
 def test_skipgram_pairs_stay_inside_sentences_and_windows():
     sentences = UserItems(np.array([0, 3, 5]), np.array([1, 2, 3, 4, 5]))
     pairs = skipgram_pairs(sentences, np.ones(6), window=1, rng=np.random.default_rng(0))
