@@ -91,7 +91,7 @@ class GatedPairInteraction(nn.Module):
         self.alpha = nn.Parameter(torch.empty(len(rows)).uniform_(-1e-3, 1e-3))  # the authors' search init
 
     def forward(self, fields: torch.Tensor) -> torch.Tensor:
-        inner_products = (fields[:, self.rows] * fields[:, self.cols]).sum(dim=-1)
+        inner_products = (fields @ fields.transpose(1, 2))[:, self.rows, self.cols]  # from the Gram matrix: cheaper
         return (self.norm(inner_products) * torch.tanh(self.alpha)).sum(dim=1)
 
 

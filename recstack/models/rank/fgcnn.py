@@ -4,7 +4,8 @@ Click-Through Rate Prediction", WWW 2019).
 Feature generation: convolution + max-pooling along the fields, and after each layer a recombination (fully
 connected + tanh) that emits new feature vectors (recstack.layers.convolution.FeatureGeneration). The deep
 classifier is IPNN over raw + new features: the MLP reads [all feature vectors flat ++ <f_i, f_j> for every
-pair i < j], the inner products picked by index tensors. By default the generator learns its own embeddings
+pair i < j] (read off the Gram matrix by DotInteraction: far cheaper, forward and backward, than
+gathering every pair's two vectors). By default the generator learns its own embeddings
 (the paper found sharing them hurts). Dense features are embedded as value-scaled fields.
 Shapes: sparse [B, F], dense [B, D] -> fields [B, N = F + D, dim] -> new [B, N', dim] -> all [B, T = N + N', dim]
 -> [B, T dim + T(T-1)/2] -> MLP -> logit [B].
@@ -18,6 +19,7 @@ from recstack.config import HyperParameters
 from recstack.data.batch import Batch
 from recstack.errors import ConfigError
 from recstack.layers.convolution import FeatureGeneration
+from recstack.layers.product import DotInteraction
 from recstack.models.base import SingleTaskModel, register
 
 
@@ -45,14 +47,11 @@ class FGCNN(SingleTaskModel):
         self.generation = FeatureGeneration(num_fields, dim, params.conv_channels, params.conv_kernel_heights,
                                             params.pooling_heights, params.recombined_channels)
         total = num_fields + self.generation.num_new_fields
-        rows, cols = torch.triu_indices(total, total, offset=1)
-        self.register_buffer("rows", rows, persistent=False)
-        self.register_buffer("cols", cols, persistent=False)
-        self.mlp = self.build_mlp(total * dim + len(rows))
+        self.inner_products = DotInteraction(total)
+        self.mlp = self.build_mlp(total * dim + self.inner_products.output_dim)
 
     def logit(self, batch: Batch) -> torch.Tensor:
         raw = self.field_embeddings(batch)
         source = raw if self.generator_embeddings is None else self.generator_embeddings(batch)
         features = torch.cat([raw, self.generation(source)], dim=1)
-        inner_products = (features[:, self.rows] * features[:, self.cols]).sum(dim=-1)
-        return self.mlp(torch.cat([features.flatten(start_dim=1), inner_products], dim=1)).squeeze(-1)
+        return self.mlp(torch.cat([features.flatten(start_dim=1), self.inner_products(features)], dim=1)).squeeze(-1)
