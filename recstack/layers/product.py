@@ -9,11 +9,14 @@ from torch import nn
 
 class DotInteraction(nn.Module):
     """<v_i, v_j> for every field pair i < j (i <= j with `self_interaction`), picked from the Gram matrix
-    by index tensors.  [B, F, dim] -> [B, F(F-1)/2] (or [B, F(F+1)/2])."""
+    by index tensors; `keep`, a boolean mask over those pairs, picks a subset (AutoFIS's retrained pairs).
+    [B, F, dim] -> [B, F(F-1)/2] (or [B, F(F+1)/2], or [B, keep.sum()])."""
 
-    def __init__(self, num_fields: int, self_interaction: bool = False):
+    def __init__(self, num_fields: int, self_interaction: bool = False, keep: torch.Tensor | None = None):
         super().__init__()
         rows, cols = torch.triu_indices(num_fields, num_fields, offset=0 if self_interaction else 1)
+        if keep is not None:
+            rows, cols = rows[keep], cols[keep]
         self.register_buffer("rows", rows, persistent=False)
         self.register_buffer("cols", cols, persistent=False)
         self.output_dim = rows.numel()

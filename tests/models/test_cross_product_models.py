@@ -119,6 +119,16 @@ def test_dot_interaction_equals_a_loop_over_pairs(self_interaction):
     torch.testing.assert_close(layer(fields), expected)
 
 
+def test_dot_interaction_keeps_the_masked_pairs_in_order():
+    fields = torch.randn(2, 5, 3, generator=torch.Generator().manual_seed(3))
+    keep = torch.tensor([True, False, False, True, False, True, False, False, False, True])  # of the 10 pairs i < j
+    kept = [pair for pair, k in zip([(i, j) for i in range(5) for j in range(i + 1, 5)], keep) if k]
+    expected = torch.stack([(fields[:, i] * fields[:, j]).sum(-1) for i, j in kept], dim=1)
+    layer = DotInteraction(5, keep=keep)
+    assert layer.output_dim == 4
+    torch.testing.assert_close(layer(fields), expected)
+
+
 def test_outer_product_is_the_sum_of_all_pairwise_outer_products():
     fields = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(4))
     expected = sum(torch.einsum("bi,bj->bij", fields[:, i], fields[:, j]) for i in range(4) for j in range(4))

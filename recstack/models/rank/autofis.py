@@ -26,6 +26,7 @@ from torch import nn
 
 from recstack.config import HyperParameters
 from recstack.errors import ConfigError
+from recstack.layers.product import DotInteraction
 from recstack.models.base import register
 from recstack.models.rank.deepfm import DeepFM
 
@@ -81,18 +82,18 @@ def save_gate_mask(model: "AutoFIS", state_dict: dict, prefix: str, local_metada
 
 
 class GatedPairInteraction(nn.Module):
-    """sum_p tanh(alpha_p) * BN(<e_i, e_j>) over the field pairs p = (rows[p], cols[p]): [B, F, dim] -> [B]."""
+    """sum_p tanh(alpha_p) * BN(<e_i, e_j>) over the field pairs p (all i < j, or those `keep` marks):
+    [B, F, dim] -> [B]."""
 
-    def __init__(self, rows: torch.Tensor, cols: torch.Tensor):
+    def __init__(self, num_fields: int, keep: torch.Tensor | None = None):
         super().__init__()
-        self.register_buffer("rows", rows, persistent=False)
-        self.register_buffer("cols", cols, persistent=False)
-        self.norm = nn.BatchNorm1d(len(rows), affine=False)
-        self.alpha = nn.Parameter(torch.empty(len(rows)).uniform_(-1e-3, 1e-3))  # the authors' search init
+        self.inner_products = DotInteraction(num_fields, keep=keep)
+        pairs = self.inner_products.output_dim
+        self.norm = nn.BatchNorm1d(pairs, affine=False)
+        self.alpha = nn.Parameter(torch.empty(pairs).uniform_(-1e-3, 1e-3))  # the authors' search init
 
     def forward(self, fields: torch.Tensor) -> torch.Tensor:
-        inner_products = (fields @ fields.transpose(1, 2))[:, self.rows, self.cols]  # from the Gram matrix: cheaper
-        return (self.norm(inner_products) * torch.tanh(self.alpha)).sum(dim=1)
+        return (self.norm(self.inner_products(fields)) * torch.tanh(self.alpha)).sum(dim=1)
 
 
 @register("autofis", AutoFISParams)
@@ -102,11 +103,10 @@ class AutoFIS(DeepFM):
     def __init__(self, schema, params: AutoFISParams):
         super().__init__(schema, params)
         num_fields = self.field_embeddings.num_fields
-        rows, cols = torch.triu_indices(num_fields, num_fields, offset=1)
+        kept = None
         if params.autofis_stage == "retrain":
-            kept = load_gate_mask(params.gate_mask_path, len(rows))
-            rows, cols = rows[kept], cols[kept]
-        self.fm = GatedPairInteraction(rows, cols)
+            kept = load_gate_mask(params.gate_mask_path, num_fields * (num_fields - 1) // 2)
+        self.fm = GatedPairInteraction(num_fields, kept)
         if params.autofis_stage == "search":
             self.gate_optimizer = GRDA([self.fm.alpha], params.grda_learning_rate, params.grda_c, params.grda_mu)
             self.fm.alpha.register_post_accumulate_grad_hook(self._grda_step)
