@@ -30,6 +30,7 @@ from recstack.models.base import SingleTaskModel, register
 
 class SIGNParams(HyperParameters):
     hidden_size: int = 32  # the edge predictor's and the interaction MLP's hidden layer
+    node_init_std: float = 1.0  # the reference implementation's N(0, 1) node vectors
     l0_weight: float = 0.001  # weight of the expected number of kept edges (per pair, batch mean) in the loss
     temperature: float = 2 / 3  # hard-concrete beta, gamma, zeta (Louizos et al.)
     stretch: tuple[float, float] = (-0.1, 1.1)
@@ -64,9 +65,11 @@ class SIGN(SingleTaskModel):
     def __init__(self, schema, params: SIGNParams):
         super().__init__(schema, params)
         # The reference implementation's initialisations: node vectors N(0, 1), edge vectors N(0.2, 0.01), so
-        # neither the products nor their gradients start near zero.
+        # neither the products nor their gradients start near zero. Hashed data full of rare features wants
+        # small node vectors instead (configs/rank/sign.yaml): an unseen feature's vector is pure noise.
         self.node_embeddings = FieldEmbedding(schema, params.sparse_feature_dim, embed_dense=True,
-                                              sparse_grad=self.sparse_grad, l2=self.embedding_l2, init_std=1.0)
+                                              sparse_grad=self.sparse_grad, l2=self.embedding_l2,
+                                              init_std=params.node_init_std)
         self.edge_embeddings = FieldEmbedding(schema, params.sparse_feature_dim, embed_dense=True,
                                               sparse_grad=self.sparse_grad, l2=self.embedding_l2)
         with torch.no_grad():
