@@ -115,6 +115,8 @@ class RunnerConfig(Section):
     eval_interval: int = 1  # recall: evaluate (and checkpoint) every this many epochs, and after the last
     lr_decay_on_plateau: float = 1.0  # <1: multiply the learning rate by this after an epoch without a better one
     restore_best_weights: bool = False  # after training, load the weights of the best validation epoch
+    # >0: after each epoch, re-estimate BatchNorm statistics over this many train batches (recstack.train.batch_norm)
+    precise_bn_batches: int = Field(0, ge=0)
     # >0 and no valid_data_dir: validate on this random fraction of the train rows (recall data with a test file:
     # of each user's train items)
     valid_fraction: float = Field(0.0, ge=0.0, lt=1.0)

@@ -165,6 +165,16 @@ def test_wrong_type_names_key_and_expected_type(tmp_path, section, key, value, f
     assert repr(value) in message
 
 
+@pytest.mark.parametrize("key, value, bound", [
+    ("test_fraction", 1.5, "less than 1"),
+    ("valid_fraction", -0.1, "greater than or equal to 0"),
+    ("precise_bn_batches", -2, "greater than or equal to 0"),
+])
+def test_out_of_range_names_key_and_bound(tmp_path, key, value, bound):
+    message = config_error(tmp_path, edited("runner", **{key: value}))
+    assert f"'runner.{key}': got {value}; input should be {bound}" in message
+
+
 def test_wrong_list_element_names_index_and_element_type(tmp_path):
     message = config_error(tmp_path, edited("hyper_parameters", fc_sizes=[64, "wide"]))
     assert "'hyper_parameters.fc_sizes.1': expected int," in message

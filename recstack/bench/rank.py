@@ -130,7 +130,8 @@ def train_and_test(cfg: RunConfig, data: DataBundle) -> dict:
     start = time.perf_counter()
     reports = trainer.fit(loader, runner.epochs, valid_loader=valid, early_stop_patience=runner.early_stop_patience,
                           lr_decay_on_plateau=runner.lr_decay_on_plateau,
-                          restore_best_weights=runner.restore_best_weights)
+                          restore_best_weights=runner.restore_best_weights,
+                          precise_bn_batches=runner.precise_bn_batches)
     seconds = time.perf_counter() - start
     test, _ = trainer.evaluate(BatchLoader(data.test, data.schema, runner.infer_batch_size, shuffle=False))
     best = best_epoch(reports)

@@ -83,7 +83,8 @@ def train(cfg: RunConfig) -> list[EpochReport]:
                           valid_loader=_loader(cfg, data, "valid", shuffle=False),
                           early_stop_patience=runner.early_stop_patience, on_epoch_end=save,
                           lr_decay_on_plateau=runner.lr_decay_on_plateau,
-                          restore_best_weights=runner.restore_best_weights)
+                          restore_best_weights=runner.restore_best_weights,
+                          precise_bn_batches=runner.precise_bn_batches)
     if data.valid is not None:
         best = best_epoch(reports)
         write_atomic(runner.model_save_path / "best.json",

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from recstack.data.batch import Batch
 from recstack.metrics import AUC, Metric, ranking_metrics
 from recstack.models.base import Model
+from recstack.train.batch_norm import recompute_batch_norm
 from recstack.train.optim import Optimizers, embedding_table_penalty
 
 
@@ -96,12 +97,15 @@ class Trainer:
 
     def fit(self, train_loader, epochs: int, start_epoch: int = 0, test_loader=None, valid_loader=None,
             early_stop_patience: int = 0, on_epoch_end: Callable[[EpochReport], None] | None = None,
-            lr_decay_on_plateau: float = 1.0, restore_best_weights: bool = False) -> list[EpochReport]:
+            lr_decay_on_plateau: float = 1.0, restore_best_weights: bool = False,
+            precise_bn_batches: int = 0) -> list[EpochReport]:
         """Trains epoch by epoch; with a valid_loader and early_stop_patience > 0, stops once the
         validation AUC (logloss when AUC is off) has not improved for that many epochs.
         FuxiCTR's recipe on top: lr_decay_on_plateau < 1 multiplies the learning rate by it after every
         epoch without a better validation score; restore_best_weights loads the best epoch's weights
-        back into the model before returning (so a test run afterwards scores the chosen model)."""
+        back into the model before returning (so a test run afterwards scores the chosen model).
+        precise_bn_batches > 0 re-estimates BatchNorm statistics over that many train batches after every epoch,
+        before it is evaluated or saved (recstack.train.batch_norm)."""
         reports: list[EpochReport] = []
         best, since_best, best_state = None, 0, None
         for epoch in range(start_epoch, epochs):
@@ -109,6 +113,7 @@ class Trainer:
             report = self.train_epoch(train_loader, epoch)
             log(f"epoch {epoch} done: loss {report.loss:.6f}, train auc {report.train_auc:.6f}, "
                 f"{report.samples} samples in {report.seconds:.1f}s ({report.samples_per_second:.0f} samples/s)")
+            recompute_batch_norm(self.model, train_loader, precise_bn_batches)
             for name, loader, target in (("valid", valid_loader, "valid_metrics"), ("test", test_loader, "test_metrics")):
                 if loader is not None:
                     metrics, _ = self.evaluate(loader)

@@ -7,6 +7,8 @@ classifier is IPNN over raw + new features: the MLP reads [all feature vectors f
 pair i < j] (read off the Gram matrix by DotInteraction: far cheaper, forward and backward, than
 gathering every pair's two vectors). By default the generator learns its own embeddings
 (the paper found sharing them hurts). Dense features are embedded as value-scaled fields.
+Its configs set runner.precise_bn_batches: the MLP input (small embeddings beside inner products of tanh
+features) leaves BatchNorm's running statistics far off, and validation AUC collapsed without it.
 Shapes: sparse [B, F], dense [B, D] -> fields [B, N = F + D, dim] -> new [B, N', dim] -> all [B, T = N + N', dim]
 -> [B, T dim + T(T-1)/2] -> MLP -> logit [B].
 """
