@@ -213,9 +213,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 def is_done(path: Path, dataset: str, model: str, seed: int, digest: str) -> bool:
     """Whether rank.json (re-read: a side-by-side invocation may have added it) has this run, made from the config
-    as it is now (runs recorded before digests were kept count as done)."""
+    as it is now (a run without a digest is not done)."""
     run = load_results(path)["runs"].get(dataset, {}).get(model, {}).get(str(seed))
-    return run is not None and run.get("config_sha", digest) == digest
+    return run is not None and run.get("config_sha") == digest
 
 
 def add_run(dataset: str, model: str, seed: int, run: dict, threads: int, results: dict) -> dict:

@@ -188,7 +188,7 @@ def train_command(model: str, overrides: list[str]) -> str:
 
 def run_one(model: str, dataset: str, seed: int, epochs: int | None, threads: int) -> dict:
     """Trains one (model, dataset, seed) in a temporary folder; returns its record for the results file."""
-    overrides = run_overrides(model, dataset, seed, epochs)
+    overrides, digest = run_overrides(model, dataset, seed, epochs), config_digest(config_path(model))
     with tempfile.TemporaryDirectory(prefix="recstack-bench-recall-") as folder:
         cfg = load_run_config(model, overrides + [f"runner.model_save_path={folder}", "runner.progress_bar=false",
                                                   f"runner.thread_num={threads}"])
@@ -199,7 +199,7 @@ def run_one(model: str, dataset: str, seed: int, epochs: int | None, threads: in
     return {"model": model, "dataset": dataset, "seed": seed, "epoch": best["epoch"],
             "epochs_run": reports[-1]["epoch"] + 1, "test": best["test"], "seconds": seconds,
             "cpu_seconds": cpu_seconds, "command": f"OMP_NUM_THREADS={threads} {train_command(model, overrides)}",
-            "config_sha": config_digest(config_path(model))}
+            "config_sha": digest}
 
 
 # ---- results: recall.json / recall_guard.json, merged run by run --------------------------------------------
@@ -218,11 +218,11 @@ def run_key(run: dict) -> tuple[str, str, int]:
 
 def is_done(path: Path, model: str, dataset: str, seed: int, epochs: int | None) -> bool:
     """Whether the results file has this run, made by the command it would run now (threads aside) from the config
-    as it is now: a run made with other epochs, settings or config contents is not done."""
+    as it is now: a run made with other epochs, settings or config contents, or without a digest, is not done."""
     wanted = train_command(model, run_overrides(model, dataset, seed, epochs))
     digest = config_digest(config_path(model))
     return any(run_key(r) == (model, dataset, seed) and r["command"].partition(" ")[2] == wanted
-               and r.get("config_sha", digest) == digest for r in load_runs(path))
+               and r.get("config_sha") == digest for r in load_runs(path))
 
 
 def merge_run(path: Path, run: dict) -> None:
