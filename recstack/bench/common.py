@@ -98,5 +98,5 @@ def replace_block(path: Path, name: str, text: str) -> None:
 
 def config_digest(path: Path) -> str:
     """A short hash of a config file's bytes, kept with each benchmark run: --skip-done re-runs a cell whose config
-    changed since, and a run without a digest."""
+    changed since it ran, or whose run carries no digest."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]

@@ -25,8 +25,13 @@ def run(model, seed, value, dataset="ml1m", command="recstack bench recall --mod
     return {"model": model, "dataset": dataset, "seed": seed, "epoch": 4, "epochs_run": 5,
             "test": {m: value / (i + 1) for i, m in enumerate(metrics)}, "seconds": 10.0, "cpu_seconds": 9.0,
             "command": "OMP_NUM_THREADS=1 " + train_command(model, overrides or [f"runner.seed={seed}"]),
-            "bench_command": command, "config_sha": config_digest(config) if (config := bench.config_path(model)).exists()
-            else None}
+            "bench_command": command, "config_sha": digest_of(model)}
+
+
+def digest_of(model):
+    """The digest a run of `model` would record now (None for the made-up models some tests name)."""
+    config = bench.config_path(model)
+    return config_digest(config) if config.exists() else None
 
 
 def test_summary_mean_and_sample_std():
