@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 import numpy as np
 
 from recstack.data.schema import FeatureSchema
+from recstack.errors import DataFormatError
 
 Columns = dict[str, np.ndarray]
 T = TypeVar("T")
@@ -50,6 +51,23 @@ class SkipCounter:
             file_index = self._files.setdefault(path, len(self._files))
             self._first = sorted([*self._first, (file_index, line, f"{path}:{line}: {problem}")])[:5]
             self.examples = [text for _, _, text in self._first]
+
+
+def report_bad_line(path: Path, line: int, problem: str, options: ReadOptions, skipped: SkipCounter) -> None:
+    """Raise DataFormatError for a malformed line, or count it when `options.skip_bad_lines` is set."""
+    if not options.skip_bad_lines:
+        raise DataFormatError(path, line, problem)
+    skipped.add(path, line, problem)
+
+
+def rows_to_keep(num_rows: int, problems: dict[int, str], path: Path, first_line: int, options: ReadOptions,
+                 skipped: SkipCounter) -> np.ndarray:
+    """[num_rows] bool mask of a chunk's good rows; `problems` maps a row to why its line is malformed."""
+    keep = np.ones(num_rows, dtype=bool)
+    for row in sorted(problems):
+        report_bad_line(path, first_line + row, problems[row], options, skipped)
+        keep[row] = False
+    return keep
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int = 2) -> Iterator[R]:

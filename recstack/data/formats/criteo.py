@@ -26,9 +26,8 @@ import numpy as np
 import polars as pl
 
 from recstack.data.formats import (Columns, ReadOptions, SkipCounter, count_per_line, iter_text_chunks,
-                                   line_text, ordered_map)
+                                   line_text, ordered_map, report_bad_line)
 from recstack.data.formats.criteo_kernel import parse_criteo
-from recstack.errors import DataFormatError
 
 PADDLEREC_DENSE_MIN = np.array([0, -3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.float64)
 PADDLEREC_DENSE_MAX = np.array([20, 600, 100, 50, 64000, 500, 100, 50, 500, 10, 10, 10, 50], dtype=np.float64)
@@ -87,12 +86,6 @@ class Vocabulary:
             return cls([z[f"f{i}"] for i in range(len(z.files))])
 
 
-def _bad(path: Path, line: int, problem: str, options: ReadOptions, skipped: SkipCounter) -> None:
-    if not options.skip_bad_lines:
-        raise DataFormatError(path, line, problem)
-    skipped.add(path, line, problem)
-
-
 def _read(chunk: bytes, names: list[str], num_dense: int, typed: bool) -> pl.DataFrame:
     types = {n: pl.Int64 if typed and i <= num_dense else pl.String for i, n in enumerate(names)}
     return pl.read_csv(io.BytesIO(chunk), separator="\t", has_header=False, new_columns=names, schema=types,
@@ -105,7 +98,7 @@ def _parse_careful(chunk: bytes, first_line: int, path: Path, names: list[str], 
     tabs = count_per_line(chunk, 9)
     ok = tabs == len(names) - 1
     for i in np.flatnonzero(~ok):
-        _bad(path, first_line + int(i), f"expected {len(names)} tab-separated columns, found {tabs[i] + 1}",
+        report_bad_line(path, first_line + int(i), f"expected {len(names)} tab-separated columns, found {tabs[i] + 1}",
              options, skipped)
     lines = first_line + np.flatnonzero(ok)
     if not ok.all():
@@ -126,7 +119,7 @@ def _parse_careful(chunk: bytes, first_line: int, path: Path, names: list[str], 
     for i in np.flatnonzero(bad):
         column = names[int(np.argmax(failed[i]))]
         kind = "0 or 1" if column == "label" else "an integer" if column.startswith("I") else "a hex string"
-        _bad(path, int(lines[i]), f"column {column} must be {kind}, got {frame[column][int(i)]!r}", options, skipped)
+        report_bad_line(path, int(lines[i]), f"column {column} must be {kind}, got {frame[column][int(i)]!r}", options, skipped)
     keep = ~bad
     dense = parsed.select(names[1:1 + num_dense]).to_numpy().astype(np.float64)[keep]
     cats = parsed.select(names[1 + num_dense:]).fill_null(-1).to_numpy().astype(np.int64)[keep]

@@ -27,8 +27,8 @@ import numpy as np
 import polars as pl
 
 from recstack.data.formats import (Columns, ReadOptions, SkipCounter, iter_text_chunks, open_binary,
-                                   ordered_map)
-from recstack.errors import ConfigError, DataFormatError
+                                   ordered_map, rows_to_keep)
+from recstack.errors import ConfigError
 
 FLAVORS = ("libfm", "libsvm", "libffm")
 
@@ -124,12 +124,7 @@ def parse_chunk(chunk: bytes, first_line: int, path: Path, flavor: str, options:
     sparse = np.zeros((num_rows, num_fields), dtype=np.int64)
     sparse[f_rows, fields] = feats["id"].to_numpy()
 
-    keep = np.ones(num_rows, dtype=bool)
-    for row in sorted(problems):
-        if not options.skip_bad_lines:
-            raise DataFormatError(path, first_line + row, problems[row])
-        skipped.add(path, first_line + row, problems[row])
-        keep[row] = False
+    keep = rows_to_keep(num_rows, problems, path, first_line, options, skipped)
     columns: Columns = {"labels": labels, "dense": np.zeros((num_rows, 0), dtype=np.float32), "sparse": sparse,
                         "line": np.arange(first_line, first_line + num_rows, dtype=np.int64)}
     return {k: v[keep] for k, v in columns.items()} if not keep.all() else columns

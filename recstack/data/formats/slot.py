@@ -17,8 +17,7 @@ from typing import Iterator
 import numpy as np
 import polars as pl
 
-from recstack.data.formats import Columns, ReadOptions, SkipCounter, iter_text_chunks
-from recstack.errors import DataFormatError
+from recstack.data.formats import Columns, ReadOptions, SkipCounter, iter_text_chunks, rows_to_keep
 
 
 def _tokens(lines: list[str]) -> pl.DataFrame:
@@ -93,11 +92,6 @@ def iter_columns(path: Path, options: ReadOptions, skipped: SkipCounter, label_s
             bag[part["row"].to_numpy(), part["position"].to_numpy()] = part["id"].to_numpy()
             columns[f"seq:{name}"] = bag
 
-        keep = np.ones(num_rows, dtype=bool)
-        for row in sorted(problems):
-            if not options.skip_bad_lines:
-                raise DataFormatError(path, first_line + row, problems[row])
-            skipped.add(path, first_line + row, problems[row])
-            keep[row] = False
+        keep = rows_to_keep(num_rows, problems, path, first_line, options, skipped)
         columns["line"] = np.arange(first_line, first_line + num_rows)
         yield {k: v[keep] for k, v in columns.items()}
