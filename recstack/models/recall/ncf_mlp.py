@@ -41,7 +41,10 @@ class NCFMLPParams(RecallParams):
 class PairMLP(nn.Module):
     """ReLU(W [p; q] + b) -> ReLU layers: users [b, 1, d] and items [b or 1, C, d] -> [b, C, fc_sizes[-1]].
     W [p; q] is computed as W_p p + W_q q, so each user and each item goes through the first layer once
-    rather than once per pair."""
+    rather than once per pair. Weights Glorot-uniform and biases zero, as the paper's Keras code: on inputs of
+    N(0, 0.01) embeddings a unit's pre-activation is nearly its bias, and torch's default uniform biases start
+    about half the units dead; on ML-100k seed 2026 every unit of the 8-wide top layer then died and the
+    model stayed at the constant-prediction loss (HR@10 0.020, below recommending the most popular items)."""
 
     def __init__(self, dim: int, fc_sizes: list[int], dropout: float):
         super().__init__()
@@ -49,6 +52,11 @@ class PairMLP(nn.Module):
         self.rest = MLP(fc_sizes[0], fc_sizes[1:], dropout=dropout)
         self.dropout = nn.Dropout(dropout)
         self.output_dim = self.rest.output_dim
+        for layer in (self.first_user, self.first_item, *self.rest):
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_uniform_(layer.weight)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return self.rest(self.dropout(torch.relu(self.first_user(users) + self.first_item(items))))

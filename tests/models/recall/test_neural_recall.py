@@ -258,3 +258,23 @@ def test_diginetica_reader_orders_filters_and_names_bad_lines(tmp_path):
     path.write_text("session;item\n" + rows[0] + "\n")
     with pytest.raises(DataFormatError, match="views.csv:1: expected the header"):
         read_diginetica_sessions(path)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ncf_mlp_starts_with_every_unit_alive_on_the_papers_small_embeddings(seed, planted):
+    """With N(0, 0.01) embeddings a unit's input is nearly its bias; a unit no pair activates gets no gradient, and
+    when a whole layer starts so the model never leaves the constant prediction (ML-100k seed 2026 did)."""
+    torch.manual_seed(seed)
+    model, data = build("ncf_mlp", planted, init_std=0.01, fc_sizes=[32, 16, 8])
+    users = model.users.weight[:, None, :]
+    items = model.item_embedding(torch.arange(1, data.num_items + 1))[None]
+    mlp, active = model.mlp, []
+    with torch.no_grad():
+        hidden = torch.relu(mlp.first_user(users) + mlp.first_item(items))
+        active.append((hidden > 0).flatten(0, 1).float().mean(0))
+        for layer in mlp.rest:
+            hidden = layer(hidden)
+            if isinstance(layer, torch.nn.ReLU):
+                active.append((hidden > 0).flatten(0, 1).float().mean(0))
+    for depth, share in enumerate(active):
+        assert share.min() > 0, f"layer {depth}: share of pairs each unit fires on {share.tolist()}"
