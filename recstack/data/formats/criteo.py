@@ -98,8 +98,8 @@ def _parse_careful(chunk: bytes, first_line: int, path: Path, names: list[str], 
     tabs = count_per_line(chunk, 9)
     ok = tabs == len(names) - 1
     for i in np.flatnonzero(~ok):
-        report_bad_line(path, first_line + int(i), f"expected {len(names)} tab-separated columns, found {tabs[i] + 1}",
-             options, skipped)
+        report_bad_line(path, first_line + int(i),
+                        f"expected {len(names)} tab-separated columns, found {tabs[i] + 1}", options, skipped)
     lines = first_line + np.flatnonzero(ok)
     if not ok.all():
         kept = [line_text(chunk, int(i)) for i in np.flatnonzero(ok)]
@@ -119,7 +119,8 @@ def _parse_careful(chunk: bytes, first_line: int, path: Path, names: list[str], 
     for i in np.flatnonzero(bad):
         column = names[int(np.argmax(failed[i]))]
         kind = "0 or 1" if column == "label" else "an integer" if column.startswith("I") else "a hex string"
-        report_bad_line(path, int(lines[i]), f"column {column} must be {kind}, got {frame[column][int(i)]!r}", options, skipped)
+        report_bad_line(path, int(lines[i]), f"column {column} must be {kind}, got {frame[column][int(i)]!r}",
+                        options, skipped)
     keep = ~bad
     dense = parsed.select(names[1:1 + num_dense]).to_numpy().astype(np.float64)[keep]
     cats = parsed.select(names[1 + num_dense:]).fill_null(-1).to_numpy().astype(np.int64)[keep]

@@ -52,7 +52,7 @@ class PairMLP(nn.Module):
         self.rest = MLP(fc_sizes[0], fc_sizes[1:], dropout=dropout)
         self.dropout = nn.Dropout(dropout)
         self.output_dim = self.rest.output_dim
-        for layer in (self.first_user, self.first_item, *self.rest):
+        for layer in self.modules():
             if isinstance(layer, nn.Linear):
                 nn.init.xavier_uniform_(layer.weight)
                 if layer.bias is not None:
