@@ -225,6 +225,27 @@ def test_deeprec_loss_weights_the_users_own_items(walks):
         model_params_class("deeprec").model_validate({"positive_weight": 0})
 
 
+def test_deeprec_refeeds_its_reconstruction_clipped_to_the_range_of_real_rows(walks):
+    """Dense re-feeding adds MSE(f(r), r) for r = f(x) clipped to [0, 1]: an out-of-range reconstruction is not
+    fed back as it is (unclipped, the re-fed rows grew without bound on Beauty)."""
+    data = load_interactions("user_items", walks)
+    batch = next(user_rows(data, 16, np.random.default_rng(0)))
+    torch.manual_seed(0)
+    model = build_model("deeprec", data.schema, model_params_class("deeprec").model_validate(
+        {"hidden_sizes": [8], "positive_weight": 3.0})).eval()
+    with torch.no_grad():
+        model.output.bias[1::2] = 4.0  # half the items reconstructed far above 1, half far below 0
+        model.output.bias[2::2] = -4.0
+    outputs = model(batch)
+    reconstruction, rows = outputs["reconstruction"], outputs["rows"]
+    assert reconstruction[:, 1:].max() > 2 and reconstruction[:, 1:].min() < -2
+    refed = reconstruction.detach().clamp(0.0, 1.0)
+    weights = 1 + 2.0 * rows[:, 1:]
+    expected = ((weights * (reconstruction - rows)[:, 1:].pow(2)).mean()
+                + (model.reconstruct(refed) - refed)[:, 1:].pow(2).mean())
+    assert model.loss(outputs, batch).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
 def test_skipgram_pairs_stay_inside_sentences_and_windows():
     sentences = UserItems(np.array([0, 3, 5]), np.array([1, 2, 3, 4, 5]))
     pairs = skipgram_pairs(sentences, np.ones(6), window=1, rng=np.random.default_rng(0))
