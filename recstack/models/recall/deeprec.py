@@ -8,9 +8,8 @@ the user's own items weighted by positive_weight (the confidence weighting of Hu
 2008): on sparse rows (Beauty: ~9 of 12k items a user) plain MSE is minimised by reconstructing zeros.
 Dense re-feeding (the paper's augmentation): f(x) is fed back in as a new, dense example with itself as target,
 f(f(x)) ≈ f(x), with the gradient of the second pass only. The re-fed example is f(x) clipped to [0, 1], the
-range of a real row: unclipped, nothing anchors its scale and on Beauty it ran away within an epoch (the
-re-feeding loss from 0.001 to 221 in 35 batches, the re-fed rows' norm from 3 to 230). Clipping delays but does
-not end the instability there (docs/recall_classical.md); early stopping keeps the last good checkpoint.
+range of a real row, since nothing else anchors the scale of an example that is the model's own output (on
+Beauty this delays, not ends, a divergence: docs/recall_classical.md).
 As embeddings: the user is [last decoder hidden; 1] and item i is [its output weights; its output bias], so the
 score is the reconstruction y_u[i].
 Paper defaults: hidden sizes 512, 512, 1024, dropout 0.8, one re-feeding step.
