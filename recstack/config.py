@@ -35,6 +35,9 @@ class OptimizerConfig(Section):
     # (rows not in the batch decay too); needs dense gradients, so sparse: false
     embedding_table_l2: float = 0.0
     sparse: bool = True  # sparse gradients for embedding tables: touch only looked-up rows (2x faster here)
+    # Rescale all gradients together so their global L2 norm is at most this before each step; 0 = off.
+    # Needs dense gradients (sparse: false).
+    clip_grad_norm: float = Field(0.0, ge=0)
     strategy: str | None = None  # PaddleRec parameter-server setting; accepted, no effect here
 
 

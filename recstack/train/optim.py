@@ -12,16 +12,20 @@ from recstack.train.sparse_adam import RowSparseAdam
 
 
 class Optimizers:
-    """A list of torch optimizers stepped together, with one state_dict."""
+    """A list of torch optimizers stepped together, with one state_dict; with clip_grad_norm > 0 the gradients
+    of all their parameters are first rescaled to at most that global L2 norm."""
 
-    def __init__(self, optimizers: list[torch.optim.Optimizer]):
-        self.optimizers = optimizers
+    def __init__(self, optimizers: list[torch.optim.Optimizer], clip_grad_norm: float = 0.0):
+        self.optimizers, self.clip_grad_norm = optimizers, clip_grad_norm
 
     def zero_grad(self) -> None:
         for opt in self.optimizers:
             opt.zero_grad(set_to_none=True)
 
     def step(self) -> None:
+        if self.clip_grad_norm > 0:
+            nn.utils.clip_grad_norm_([p for opt in self.optimizers for group in opt.param_groups
+                                      for p in group["params"]], self.clip_grad_norm)
         for opt in self.optimizers:
             opt.step()
 
@@ -69,6 +73,9 @@ def build_optimizers(model: nn.Module, cfg: OptimizerConfig) -> Optimizers:
         raise ConfigError("hyper_parameters.optimizer.embedding_table_l2 needs dense embedding gradients: "
                           "set hyper_parameters.optimizer.sparse: false")
     sparse_tables = [m.weight for m in model.modules() if isinstance(m, nn.Embedding) and m.sparse]
+    if cfg.clip_grad_norm > 0 and sparse_tables:
+        raise ConfigError("hyper_parameters.optimizer.clip_grad_norm needs dense embedding gradients: "
+                          "set hyper_parameters.optimizer.sparse: false")
     sparse_ids = {id(p) for p in sparse_tables}
     dense = [p for p in model.parameters() if id(p) not in sparse_ids and p.requires_grad]
     optimizers = [_dense_optimizer(cfg.class_, dense, cfg)] if dense else []
@@ -80,4 +87,4 @@ def build_optimizers(model: nn.Module, cfg: OptimizerConfig) -> Optimizers:
             optimizers.append(torch.optim.Adagrad(sparse_tables, lr=lr))
         else:
             optimizers.append(torch.optim.SGD(sparse_tables, lr=lr))
-    return Optimizers(optimizers)
+    return Optimizers(optimizers, cfg.clip_grad_norm)

@@ -8,8 +8,9 @@ the user's own items weighted by positive_weight (the confidence weighting of Hu
 2008): on sparse rows (Beauty: ~9 of 12k items a user) plain MSE is minimised by reconstructing zeros.
 Dense re-feeding (the paper's augmentation): f(x) is fed back in as a new, dense example with itself as target,
 f(f(x)) ≈ f(x), with the gradient of the second pass only. The re-fed example is f(x) clipped to [0, 1], the
-range of a real row, since nothing else anchors the scale of an example that is the model's own output (on
-Beauty this delays, not ends, a divergence: docs/recall_classical.md).
+range of a real row, since nothing else anchors the scale of an example that is the model's own output. Even
+so it is nonzero on thousands of items where a real row has a handful, and on Beauty training still diverged
+until the gradient norm was clipped as well (optimizer.clip_grad_norm, 0.05 here; docs/recall_classical.md).
 As embeddings: the user is [last decoder hidden; 1] and item i is [its output weights; its output bias], so the
 score is the reconstruction y_u[i].
 Paper defaults: hidden sizes 512, 512, 1024, dropout 0.8, one re-feeding step.
@@ -38,7 +39,8 @@ class DeepRecParams(RecallParams):
     dropout: float = 0.8
     dense_refeeding: bool = True
     positive_weight: float = Field(1.0, gt=0)  # loss weight of a user's own items against 1 for the rest
-    optimizer: OptimizerConfig = OptimizerConfig(learning_rate=0.001, sparse=False)
+    # The gradient clip stops the re-fed pass from diverging on sparse rows (docs/recall_classical.md).
+    optimizer: OptimizerConfig = OptimizerConfig(learning_rate=0.001, sparse=False, clip_grad_norm=0.05)
 
 
 def selu_stack(sizes: list[int]) -> nn.Sequential:
