@@ -69,13 +69,11 @@ def embedding_table_penalty(model: nn.Module, l2: float) -> torch.Tensor | None:
 
 
 def build_optimizers(model: nn.Module, cfg: OptimizerConfig) -> Optimizers:
-    if cfg.embedding_table_l2 > 0 and any(isinstance(m, nn.Embedding) and m.sparse for m in model.modules()):
-        raise ConfigError("hyper_parameters.optimizer.embedding_table_l2 needs dense embedding gradients: "
-                          "set hyper_parameters.optimizer.sparse: false")
     sparse_tables = [m.weight for m in model.modules() if isinstance(m, nn.Embedding) and m.sparse]
-    if cfg.clip_grad_norm > 0 and sparse_tables:
-        raise ConfigError("hyper_parameters.optimizer.clip_grad_norm needs dense embedding gradients: "
-                          "set hyper_parameters.optimizer.sparse: false")
+    for key in ("embedding_table_l2", "clip_grad_norm"):
+        if getattr(cfg, key) > 0 and sparse_tables:
+            raise ConfigError(f"hyper_parameters.optimizer.{key} needs dense embedding gradients: "
+                              "set hyper_parameters.optimizer.sparse: false")
     sparse_ids = {id(p) for p in sparse_tables}
     dense = [p for p in model.parameters() if id(p) not in sparse_ids and p.requires_grad]
     optimizers = [_dense_optimizer(cfg.class_, dense, cfg)] if dense else []

@@ -42,9 +42,13 @@ def test_clip_grad_norm_leaves_small_gradients_alone():
         torch.testing.assert_close(c, u)
 
 
-def test_clip_grad_norm_needs_dense_embedding_gradients():
+@pytest.mark.parametrize("key", ["clip_grad_norm", "embedding_table_l2"])
+def test_whole_model_gradient_settings_need_dense_embedding_gradients(key):
     model = nn.Sequential(nn.Embedding(10, 4, sparse=True))
-    with pytest.raises(ConfigError, match="clip_grad_norm.*sparse: false"):
-        build_optimizers(model, OptimizerConfig(clip_grad_norm=1.0))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError, match=f"optimizer.{key} needs dense.*sparse: false"):
+        build_optimizers(model, OptimizerConfig(**{key: 1.0}))
+
+
+def test_clip_grad_norm_must_not_be_negative():
+    with pytest.raises(ValidationError, match="clip_grad_norm"):
         OptimizerConfig(clip_grad_norm=-1.0)
