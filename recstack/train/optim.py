@@ -17,6 +17,7 @@ class Optimizers:
 
     def __init__(self, optimizers: list[torch.optim.Optimizer], clip_grad_norm: float = 0.0):
         self.optimizers, self.clip_grad_norm = optimizers, clip_grad_norm
+        self.parameters = [p for opt in optimizers for group in opt.param_groups for p in group["params"]]
 
     def zero_grad(self) -> None:
         for opt in self.optimizers:
@@ -24,8 +25,7 @@ class Optimizers:
 
     def step(self) -> None:
         if self.clip_grad_norm > 0:
-            nn.utils.clip_grad_norm_([p for opt in self.optimizers for group in opt.param_groups
-                                      for p in group["params"]], self.clip_grad_norm)
+            nn.utils.clip_grad_norm_(self.parameters, self.clip_grad_norm)
         for opt in self.optimizers:
             opt.step()
 

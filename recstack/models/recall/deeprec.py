@@ -39,7 +39,6 @@ class DeepRecParams(RecallParams):
     dropout: float = 0.8
     dense_refeeding: bool = True
     positive_weight: float = Field(1.0, gt=0)  # loss weight of a user's own items against 1 for the rest
-    # The gradient clip stops the re-fed pass from diverging on sparse rows (docs/recall_classical.md).
     optimizer: OptimizerConfig = OptimizerConfig(learning_rate=0.001, sparse=False, clip_grad_norm=0.05)
 
 
