@@ -27,5 +27,6 @@ def test_the_export_predict_serve_example_prints_the_quoted_auc_and_score(tmp_pa
     assert main(["predict", "--model", str(tmp_path / "artifact"), "--data", str(CRITEO_HEAD),
                  "--out", str(scores_csv)]) == 0
     assert f"click/auc {quoted_auc.group(1)}" in capsys.readouterr().out
-    # the served score of the file's first line is its predict score (same artifact, same encoding)
-    assert abs(pl.read_csv(scores_csv)["click"][0] - float(quoted_score.group(1))) < 1e-6
+    # the served score of the file's first line is its predict score (same artifact, same encoding); training's
+    # thread count moves it by ~2e-5 (float sums in another order), a stale figure by far more
+    assert abs(pl.read_csv(scores_csv)["click"][0] - float(quoted_score.group(1))) < 1e-4
