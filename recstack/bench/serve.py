@@ -7,8 +7,9 @@ The server runs in a second process (`recstack serve` on 127.0.0.1 and a free po
 exported from configs/rank/<model>.yaml (freshly initialised) unless --artifact names one. Each
 level sends a fixed number of POST /predict requests, each {"rows": [N raw candidate rows]}, from
 that many client threads on keep-alive connections, after a warm-up, --repeats times. Reported per
-level: the median over the repeats of p50 and p99 latency and of requests/s over a run's wall time,
-the p99 range, and all runs' errors (non-200 replies or failed connections). Client and server share the machine's cores, as on a one-box deployment.
+level: the medians over the repeats of p50 and p99 latency and of requests/s over a run's wall time,
+the p99 range, and all runs' errors (non-200 replies or failed connections). Client and server share
+the machine's cores, as on a one-box deployment.
 Target from issue 5: rank with 100 candidates at p99 <= 5 ms and >= 200 requests/s.
 """
 
@@ -108,8 +109,8 @@ def load(port: int, body: bytes, requests: int, concurrency: int, path: str = "/
 
 
 def median_run(runs: list[dict]) -> dict:
-    """Several `load` results of one level -> the median run's requests/s, p50 and p99 (each the median over the
-    runs), the p99 range and the errors of all runs; `runs` keeps them all."""
+    """Several `load` results of one level -> the medians of their requests/s, p50 and p99, the p99 range and
+    the errors of all runs; `runs` keeps them all."""
     def median(key: str) -> float:
         return float(np.median([run[key] for run in runs]))
 
@@ -217,6 +218,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="docs/benchmarks")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
     with tempfile.TemporaryDirectory() as workdir:
         artifact = Path(args.artifact) if args.artifact else export_fresh(args.model, Path(workdir) / args.model)
         result = run(artifact, args.candidates, args.requests, [int(c) for c in args.concurrency.split(",")],

@@ -6,11 +6,12 @@ rank -> reasons), at a few concurrency levels, from a second process.
 
 The demo server (`recstack demo movielens --serve-only` over the build in --out-dir: run `recstack demo movielens`
 first) runs in a child process on 127.0.0.1; the client threads here send a fixed number of requests per level on
-keep-alive connections (recstack.bench.serve.load) after a warm-up, --repeats times. Bodies: rank = a known user and the 100
-movies the recall stage returns for them; recommend = a known user, and a new user's profile. Reported per
-level: the medians over the repeats of p50/p99 latency and requests/s, the p99 range, errors (non-200 replies), and the server's CPU time per request (from /proc:
-the work a request costs, without the waits for a core that a shared machine adds to the latency). Targets (issue 5): rank p99 <= 5 ms, recommend
-p99 <= 20 ms, at >= 200 requests/s, no errors.
+keep-alive connections (recstack.bench.serve.load) after a warm-up, --repeats times. Bodies: rank = a known user
+and the 100 movies the recall stage returns for them; recommend = a known user, and a new user's profile. Reported
+per level: the medians over the repeats of p50/p99 latency and requests/s, the p99 range, errors (non-200
+replies), and the server's CPU time per request (from /proc: the work a request costs, without the waits for a
+core that a shared machine adds to the latency). Targets (issue 5): rank p99 <= 5 ms, recommend p99 <= 20 ms, at
+>= 200 requests/s, no errors.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--report", type=Path, default=Path("docs/benchmarks"))
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
     result = run(args.out_dir.resolve(), args.store, args.requests, [int(c) for c in args.concurrency.split(",")],
                  args.threads, args.repeats)
     result["command"] = shlex.join(["recstack", "bench", "demo-serve", *argv])
