@@ -120,6 +120,12 @@ def median_run(runs: list[dict]) -> dict:
             "p99_ms_range": [min(run["p99_ms"] for run in runs), max(run["p99_ms"] for run in runs)], "runs": runs}
 
 
+def load_repeated(port: int, body: bytes, requests: int, concurrency: int, repeats: int,
+                  path: str = "/predict") -> dict:
+    """`repeats` runs of `load` at one concurrency level, summarised by `median_run`."""
+    return median_run([load(port, body, requests, concurrency, path) for _ in range(repeats)])
+
+
 def export_fresh(model: str, out: Path) -> Path:
     """A freshly initialised configs/rank/<model>.yaml model as an artifact (weights do not change the speed)."""
     import torch
@@ -167,7 +173,7 @@ def run(artifact: Path, candidates: int, requests: int, levels: list[int], threa
     server = start_server(artifact, port, threads)
     try:
         load(port, body, warmup, 1)
-        results = [median_run([load(port, body, requests, level) for _ in range(repeats)]) for level in levels]
+        results = [load_repeated(port, body, requests, level, repeats) for level in levels]
     finally:
         server.terminate()
         server.wait(timeout=30)

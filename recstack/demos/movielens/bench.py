@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from recstack.bench.predict import machine_info, write_report
-from recstack.bench.serve import free_port, load, machine_sentence, median_run, start_server
+from recstack.bench.serve import free_port, load, load_repeated, machine_sentence, start_server
 
 TARGETS_P99_MS = {"rank": 5.0, "recommend": 20.0}
 TARGET_RPS = 200.0
@@ -68,7 +68,7 @@ def run(out_dir: Path, store: str | None, requests: int, levels: list[int], thre
             load(port, body, warmup, 1, path)
             for level in levels:
                 cpu = cpu_seconds(server.pid)
-                result = median_run([load(port, body, requests, level, path) for _ in range(repeats)])
+                result = load_repeated(port, body, requests, level, repeats, path)
                 server_cpu_ms = (cpu_seconds(server.pid) - cpu) * 1e3 / (requests * repeats)
                 results.append({"endpoint": name, "body_bytes": len(body), **result, "server_cpu_ms": server_cpu_ms})
     finally:
